@@ -1,1 +1,7 @@
+//! The import job: reads time-tracking exports and uploads their entries to
+//! the Timesheets API.
 
+pub mod entry;
+pub mod read;
+
+pub use entry::{Entry, Origin, Record};
