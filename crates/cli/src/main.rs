@@ -1,1 +1,105 @@
-fn main() {}
+//! `timesheets`: wires configuration, logging and the three participants.
+//!
+//! Exit status: 0 on success; 1 when the work failed (an entry not created,
+//! a token refused, a server that could not start); 2 for a usage error.
+
+mod cli;
+mod clients;
+mod demo;
+mod import;
+mod serve;
+
+use std::io;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+
+use cli::{Cli, ClientsCommand, Command};
+
+fn main() -> ExitCode {
+    if let Err(error) = dotenvy::dotenv() {
+        if !error.not_found() {
+            // dotenvy's own message quotes the offending line, which may hold
+            // a secret: say only which file is wrong.
+            eprintln!("error: .env in the working directory has a line that cannot be parsed");
+            return ExitCode::from(2);
+        }
+    }
+    let cli = Cli::parse();
+    init_logging(&cli.command);
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: starting the runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command)) {
+        Ok(code) => code,
+        Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command) -> Result<ExitCode> {
+    let mut out = io::stdout().lock();
+    match command {
+        Command::Serve(args) => serve_until_signal(args).await?,
+        Command::Clients(ClientsCommand::Create(args)) => clients::create(&args, &mut out).await?,
+        Command::Clients(ClientsCommand::List(args)) => clients::list(&args, &mut out).await?,
+        Command::Token(args) => import::token(&args, &mut out).await?,
+        Command::Import(args) => {
+            drop(out);
+            let summary = import::import(&args).await?;
+            return Ok(if summary.succeeded() { ExitCode::SUCCESS } else { ExitCode::FAILURE });
+        }
+        Command::Demo(args) => {
+            drop(out);
+            demo::demo(&args).await?;
+            return Ok(ExitCode::SUCCESS);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn serve_until_signal(args: cli::ServeArgs) -> Result<()> {
+    let config = serve::ServeConfig {
+        listen: args.listen,
+        data: args.data.dir,
+        audience: args.audience,
+        issuer: args.issuer,
+    };
+    let running = serve::start(config.clone()).await?;
+    tracing::info!(
+        issuer = %running.issuer,
+        audience = %config.audience,
+        data = %config.data.display(),
+        "listening on http://{}/",
+        running.addr
+    );
+    serve::shutdown_signal().await;
+    tracing::info!("shutting down");
+    running.stop().await
+}
+
+/// Logs go to stderr, filtered by `TIMESHEETS_LOG` (e.g. `debug`); the
+/// server logs at info by default, the client commands only warnings, so
+/// their stdout and stderr stay for people and scripts.
+fn init_logging(command: &Command) {
+    let default = if matches!(command, Command::Serve(_)) { "info" } else { "warn" };
+    let filter = EnvFilter::try_from_env("TIMESHEETS_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(io::stderr).init();
+}
+
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error
+        .chain()
+        .filter_map(|e| e.downcast_ref::<io::Error>())
+        .any(|e| e.kind() == io::ErrorKind::BrokenPipe)
+}
+

@@ -5,3 +5,8 @@ pub mod entry;
 pub mod read;
 
 pub use entry::{Entry, Origin, Record};
+pub mod run;
+pub mod token;
+pub mod upload;
+
+pub use run::{Summary, run};

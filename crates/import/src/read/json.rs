@@ -183,3 +183,127 @@ impl<R: Read> Read for LineCounter<R> {
         Ok(read)
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use std::path::PathBuf;
+
+    use chrono_tz::Tz;
+
+    use super::super::open;
+    use super::*;
+    use crate::entry::Entry;
+
+    fn write(dir: &tempfile::TempDir, content: &str) -> PathBuf {
+        let path = dir.path().join("entries.json");
+        std::fs::write(&path, content).unwrap();
+        path
+    }
+
+    /// Each record as "line: entry's user_id" or "line: reason".
+    fn summary(records: impl Iterator<Item = Record>) -> Vec<String> {
+        records
+            .map(|record| match record {
+                Record::Entry(origin, entry) => format!("{}: {}", origin.line, entry.user_id),
+                Record::Invalid(origin, reason) | Record::Skipped(origin, reason) => {
+                    format!("{}: {reason}", origin.line)
+                }
+            })
+            .collect()
+    }
+
+    fn read(content: &str) -> Vec<String> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(&dir, content);
+        summary(open(&path, &ReadOptions::new(Tz::UTC)).unwrap())
+    }
+
+    #[test]
+    fn a_json_array_yields_each_element_with_the_line_it_starts_on() {
+        let content = "\u{feff}[\n  {\"user_id\": \"u-1\", \"date\": \"2025-03-03T09:00:00+01:00\",\n\
+                       \"project\": \"P\", \"hours\": 2.5},\n\n  {\n    \"user_id\": \"u-2\",\n\
+                       \"date\": \"2025-03-04T10:00:00Z\", \"project\": \"P\", \"hours\": 30\n  }\n\
+                       , {\"user_id\": \"u-3\", \"date\": \"2025-03-05T10:00:00Z\", \
+                       \"project\": \"P\", \"hours\": 1, \"minutes\": 3}, 17\n]\n";
+
+        let records = read(content);
+
+        assert_eq!(
+            records,
+            [
+                "2: u-1",
+                "5: hours must be greater than 0 and at most 24, got 30",
+                "9: unknown field \"minutes\"",
+                "9: an entry must be a JSON object, got 17",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_json_entry_has_all_its_fields() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(
+            &dir,
+            r#"[{"user_id":"u","date":"2025-03-03T09:00:00+01:00","project":"P","hours":0.5,
+                "description":"d","task":null,"billable":true}]"#,
+        );
+
+        let records: Vec<Record> = open(&path, &ReadOptions::new(Tz::UTC)).unwrap().collect();
+
+        let expected = Entry {
+            user_id: "u".into(),
+            date: "2025-03-03T09:00:00+01:00".into(),
+            project: "P".into(),
+            hours: 0.5,
+            description: Some("d".into()),
+            task: None,
+            billable: Some(true),
+        };
+        let file = Arc::from(path.display().to_string());
+        assert_eq!(records, [Record::Entry(Origin { file, line: 1 }, expected)]);
+    }
+
+    #[test]
+    fn malformed_json_ends_the_file_with_an_invalid_record_at_its_line() {
+        let content = "[\n{\"user_id\":\"u\",\"date\":\"2025-03-03T09:00:00Z\",\"project\":\"P\",\"hours\":1},\n\
+                       {\"user_id\": \"u\",\n \"hours\" 1},\n{\"user_id\":\"never read\"}]";
+
+        let records = read(content);
+
+        assert_eq!(records, ["2: u", "4: malformed JSON at column 10: expected `:`"]);
+    }
+
+    #[test]
+    fn a_json_file_that_is_not_an_array_is_one_invalid_record() {
+        let records = read("\n{\"user_id\": \"u\"}");
+
+        assert_eq!(
+            records,
+            ["2: malformed JSON at column 1: invalid type: map, expected a JSON array of entries"]
+        );
+    }
+
+    #[test]
+    fn trailing_data_after_the_array_is_reported() {
+        let records = read("[]\n[]");
+
+        assert_eq!(records, ["2: malformed JSON at column 1: trailing characters"]);
+    }
+
+    #[test]
+    fn a_large_array_streams_through_the_bounded_channel_and_can_be_abandoned() {
+        let element = r#"{"user_id":"u","date":"2025-03-03T09:00:00Z","project":"P","hours":1}"#;
+        let content = format!("[{}]", vec![element; 10 * IN_FLIGHT].join(",\n"));
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(&dir, &content);
+
+        let mut records = open(&path, &ReadOptions::new(Tz::UTC)).unwrap();
+        let first_two: Vec<String> = summary(records.by_ref().take(2));
+        drop(records);
+        let all = open(&path, &ReadOptions::new(Tz::UTC)).unwrap().count();
+
+        assert_eq!(first_two, ["1: u", "2: u"]);
+        assert_eq!(all, 10 * IN_FLIGHT);
+    }
+}

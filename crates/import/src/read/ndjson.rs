@@ -79,3 +79,60 @@ impl Iterator for Lines {
         None
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use chrono_tz::Tz;
+
+    use super::super::open;
+    use super::*;
+    use crate::entry::Entry;
+
+    #[test]
+    fn a_bad_ndjson_line_is_invalid_and_the_lines_after_it_are_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("entries.ndjson");
+        let content = "{\"user_id\":\"u-1\",\"date\":\"2025-03-03T09:00:00+01:00\",\"project\":\"P\",\"hours\":1}\n\
+                       \n\
+                       {\"user_id\":\"u-2\",\"date\":\n\
+                       {\"user_id\":\"u-3\",\"date\":\"2025-03-03\",\"project\":\"P\",\"hours\":1}\r\n\
+                       {\"user_id\":\"u-4\",\"date\":\"2025-03-04T08:00:00Z\",\"hours\":2,\"billable\":false}";
+        std::fs::write(&path, content).unwrap();
+        let options = ReadOptions { default_project: Some("Internal".into()), ..ReadOptions::new(Tz::UTC) };
+
+        let records: Vec<Record> = open(&path, &options).unwrap().collect();
+
+        let at = |line| Origin { file: Arc::from(path.display().to_string()), line };
+        let first = Entry {
+            user_id: "u-1".into(),
+            date: "2025-03-03T09:00:00+01:00".into(),
+            project: "P".into(),
+            hours: 1.0,
+            description: None,
+            task: None,
+            billable: None,
+        };
+        let last = Entry {
+            user_id: "u-4".into(),
+            date: "2025-03-04T08:00:00Z".into(),
+            project: "Internal".into(),
+            hours: 2.0,
+            billable: Some(false),
+            ..first.clone()
+        };
+        assert_eq!(
+            records,
+            [
+                Record::Entry(at(1), first),
+                Record::Invalid(at(3), "malformed JSON at column 27: EOF while parsing a value".into()),
+                Record::Invalid(
+                    at(4),
+                    "date \"2025-03-03\" is not an RFC 3339 date-time such as 2025-03-03T09:00:00+01:00"
+                        .into()
+                ),
+                Record::Entry(at(5), last),
+            ]
+        );
+    }
+}

@@ -224,3 +224,360 @@ fn billable(value: &str) -> Result<bool, String> {
         Err(format!("billable \"{value}\" is neither yes nor no"))
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use std::path::{Path, PathBuf};
+
+    use super::super::open;
+    use super::*;
+    use crate::entry::{Origin, Record};
+
+    const SAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/samples/toggl.csv");
+    const EXAMPLE: &str =
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/toggl-detailed-2025-03.csv");
+    const HEADER: &str = "User,Email,Client,Project,Task,Description,Billable,Start date,\
+                          Start time,End date,End time,Duration,Tags,Amount (USD)";
+
+    fn berlin() -> ReadOptions {
+        ReadOptions::new(chrono_tz::Europe::Berlin)
+    }
+
+    fn read(path: &Path, options: &ReadOptions) -> Vec<Record> {
+        open(path, options).unwrap().collect()
+    }
+
+    fn origin(path: &Path, line: u64) -> Origin {
+        Origin { file: Arc::from(path.display().to_string()), line }
+    }
+
+    fn write(dir: &tempfile::TempDir, content: &str) -> PathBuf {
+        let path = dir.path().join("toggl.csv");
+        std::fs::write(&path, content).unwrap();
+        path
+    }
+
+    /// A one-row export with the sample's header and the given row.
+    fn one_row(dir: &tempfile::TempDir, row: &str) -> Vec<Record> {
+        read(&write(dir, &format!("\u{feff}{HEADER}\n{row}\n")), &berlin())
+    }
+
+    fn entry(user_id: &str, date: &str, project: &str, hours: f64) -> Entry {
+        Entry {
+            user_id: user_id.into(),
+            date: date.into(),
+            project: project.into(),
+            hours,
+            description: None,
+            task: None,
+            billable: None,
+        }
+    }
+
+    fn described(entry: Entry, description: &str, task: Option<&str>, billable: bool) -> Entry {
+        Entry {
+            description: Some(description.into()),
+            task: task.map(Into::into),
+            billable: Some(billable),
+            ..entry
+        }
+    }
+
+    const AVERY: &str = "avery.quill@example.com";
+    const BRAM: &str = "bram.okonkwo@example.org";
+    const EMILIE: &str = "emilie.fournier@example.fr";
+
+    /// The shared sample's records other than row 6 (the one without a
+    /// project), as the README's table gives them, with their lines.
+    fn sample_rows_but_six(path: &Path) -> [(usize, Record); 7] {
+        let record = |line, entry| Record::Entry(origin(path, line), entry);
+        [
+            (0, record(2, described(
+                entry(AVERY, "2025-03-03T09:00:00+01:00", "Website Relaunch", 2.5),
+                "Homepage wireframes", Some("Design"), true,
+            ))),
+            (1, record(3, described(
+                entry(AVERY, "2025-03-03T13:15:00+01:00", "Support Retainer", 0.425),
+                "Call with ops, re: invoice #4411", None, false,
+            ))),
+            (2, record(4, described(
+                entry(BRAM, "2025-03-04T22:45:00+01:00", "POS Integration", 2.5),
+                "Fix \"rounding\" bug in VAT totals", Some("Backend"), true,
+            ))),
+            (3, record(5, described(
+                entry(BRAM, "2025-03-05T10:00:00+01:00", "POS Integration", 0.75),
+                "Deploy checklist:\n- migrate DB\n- smoke test", Some("Ops"), true,
+            ))),
+            (4, record(8, described(
+                entry(EMILIE, "2025-03-06T08:05:12+01:00", "Contract Review", 1.21),
+                "Révision des clauses – NDA", None, true,
+            ))),
+            (6, record(10, described(
+                entry(BRAM, "2025-03-07T09:00:00+01:00", "Website Relaunch", 8.75),
+                "API pagination", Some("Backend"), true,
+            ))),
+            (7, record(11, described(
+                entry(EMILIE, "2025-03-30T01:30:00+01:00", "Contract Review", 1.0),
+                "Weekend filing (DST night)", None, true,
+            ))),
+        ]
+    }
+
+    fn with_row_six(path: &Path, six: Record) -> Vec<Record> {
+        let mut records: Vec<Record> = Vec::new();
+        for (index, record) in sample_rows_but_six(path) {
+            if index == 6 {
+                records.push(six.clone());
+            }
+            records.push(record);
+        }
+        records
+    }
+
+    #[test]
+    fn the_shared_toggl_sample_reads_as_the_readme_table_says() {
+        let path = Path::new(SAMPLE);
+
+        let records = read(path, &berlin());
+
+        let six = Record::Invalid(
+            origin(path, 9),
+            "project is empty (pass --default-project to use one)".into(),
+        );
+        assert_eq!(records, with_row_six(path, six));
+    }
+
+    #[test]
+    fn the_shared_toggl_sample_row_without_project_takes_the_default_project() {
+        let path = Path::new(SAMPLE);
+        let options = ReadOptions { default_project: Some("Internal".into()), ..berlin() };
+
+        let records = read(path, &options);
+
+        let six = Record::Entry(
+            origin(path, 9),
+            described(
+                entry(AVERY, "2025-03-07T16:00:00+01:00", "Internal", 0.3333),
+                "Admin / timesheets",
+                None,
+                false,
+            ),
+        );
+        assert_eq!(records, with_row_six(path, six));
+    }
+
+    #[test]
+    fn the_project_example_export_is_all_entries_on_its_starting_lines() {
+        let path = Path::new(EXAMPLE);
+
+        let records = read(path, &berlin());
+
+        let lines: Vec<u64> = records
+            .iter()
+            .map(|record| match record {
+                Record::Entry(origin, entry) => {
+                    assert!(entry.hours > 0.0 && entry.hours <= 24.0, "{entry:?}");
+                    origin.line
+                }
+                other => panic!("not an entry: {other:?}"),
+            })
+            .collect();
+        assert_eq!(lines, [2, 3, 4, 5, 8, 9, 10, 11, 12, 13, 14, 15]);
+    }
+
+    #[test]
+    fn a_csv_file_with_toggls_header_is_detected_as_toggl() {
+        let dir = tempfile::tempdir().unwrap();
+
+        let records = one_row(&dir, "A,a@example.com,,P,,,No,2025-03-03,09:00:00,,,01:00:00,,");
+
+        assert!(matches!(&records[..], [Record::Entry(_, entry)] if entry.project == "P"));
+    }
+
+    #[test]
+    fn crlf_line_endings_read_like_lf_including_inside_quoted_fields() {
+        let dir = tempfile::tempdir().unwrap();
+        let content = format!(
+            "\u{feff}{HEADER}\r\n\
+             A,a@example.com,,P,,\"two\r\nlines\",Yes,2025-03-03,09:00:00,,,00:30:00,,\r\n\
+             B,b@example.com,,Q,,,No,2025-03-04,10:00:00,,,00:15:00,,\r\n"
+        );
+        let path = write(&dir, &content);
+
+        let records = read(&path, &berlin());
+
+        assert_eq!(
+            records,
+            [
+                Record::Entry(
+                    origin(&path, 2),
+                    described(
+                        entry("a@example.com", "2025-03-03T09:00:00+01:00", "P", 0.5),
+                        "two\nlines",
+                        None,
+                        true,
+                    ),
+                ),
+                Record::Entry(
+                    origin(&path, 4),
+                    Entry {
+                        billable: Some(false),
+                        ..entry("b@example.com", "2025-03-04T10:00:00+01:00", "Q", 0.25)
+                    },
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_toggl_header_without_duration_is_an_open_error_naming_the_column_and_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(&dir, "User,Email,Project,Start date,Start time\n");
+
+        let error = open(&path, &berlin()).unwrap_err();
+
+        assert_eq!(
+            error.to_string(),
+            format!("reading {}: the header has no \"Duration\" column", path.display())
+        );
+    }
+
+    #[test]
+    fn a_toggl_header_without_email_and_user_is_an_open_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(&dir, "Project,Start date,Start time,Duration\n");
+
+        let error = open(&path, &berlin()).unwrap_err();
+
+        assert!(matches!(error, OpenError::MissingUserColumn { .. }), "{error}");
+    }
+
+    #[test]
+    fn a_bad_or_zero_duration_is_invalid_naming_the_value() {
+        let dir = tempfile::tempdir().unwrap();
+        let row = |duration: &str| {
+            let row = format!("A,a@example.com,,P,,,,2025-03-03,09:00:00,,,{duration},,");
+            match &one_row(&dir, &row)[..] {
+                [Record::Invalid(origin, reason)] if origin.line == 2 => reason.clone(),
+                other => panic!("not one invalid record: {other:?}"),
+            }
+        };
+
+        assert_eq!(row("1:xx:00"), "duration \"1:xx:00\" is not HH:MM:SS");
+        assert_eq!(row("01:30"), "duration \"01:30\" is not HH:MM:SS");
+        assert_eq!(row("01:60:00"), "duration \"01:60:00\" is not HH:MM:SS");
+        assert_eq!(row("00:00:00"), "duration \"00:00:00\" is zero");
+        assert_eq!(row("100:00:00"), "duration \"100:00:00\" is over 24 hours, the most the API takes");
+    }
+
+    #[test]
+    fn durations_are_hours_rounded_to_four_places_with_any_number_of_hour_digits() {
+        assert_eq!(hours("00:20:00"), Ok(0.3333));
+        assert_eq!(hours("00:25:30"), Ok(0.425));
+        assert_eq!(hours("01:12:36"), Ok(1.21));
+        assert_eq!(hours("1:00:01"), Ok(1.0003));
+        assert_eq!(hours("024:00:00"), Ok(24.0));
+        assert_eq!(seconds("123:00:00"), Some(442_800));
+    }
+
+    #[test]
+    fn a_start_in_the_dst_gap_is_invalid() {
+        let dir = tempfile::tempdir().unwrap();
+
+        let records = one_row(&dir, "A,a@example.com,,P,,,,2025-03-30,02:30:00,,,01:00:00,,");
+
+        assert_eq!(
+            records,
+            [Record::Invalid(
+                origin(&dir.path().join("toggl.csv"), 2),
+                "start 2025-03-30 02:30:00 does not exist in Europe/Berlin: \
+                 the clocks skip it at the DST change"
+                    .into(),
+            )]
+        );
+    }
+
+    #[test]
+    fn a_start_in_the_dst_fold_is_the_earlier_instant() {
+        let date = start("2025-10-26", "02:30:00", chrono_tz::Europe::Berlin);
+
+        assert_eq!(date, Ok("2025-10-26T02:30:00+02:00".to_owned()));
+    }
+
+    #[test]
+    fn billable_is_read_in_the_exporters_language_ignoring_case() {
+        for yes in ["Yes", "TRUE", "1", "はい", "Ja", "oui", "Sí", "si"] {
+            assert_eq!(billable(yes), Ok(true), "{yes}");
+        }
+        for no in ["No", "false", "0", "いいえ", "NEIN", "Non"] {
+            assert_eq!(billable(no), Ok(false), "{no}");
+        }
+        assert_eq!(billable("maybe"), Err("billable \"maybe\" is neither yes nor no".into()));
+    }
+
+    #[test]
+    fn the_user_map_replaces_the_email_and_the_user_stands_in_for_an_empty_email() {
+        let dir = tempfile::tempdir().unwrap();
+        let map_path = dir.path().join("users.csv");
+        std::fs::write(&map_path, "email,user_id\nA@Example.com,u-1\n").unwrap();
+        let content = format!(
+            "{HEADER}\n\
+             A,a@example.com,,P,,,,2025-03-03,09:00:00,,,01:00:00,,\n\
+             Bo Brandt,,,P,,,,2025-03-03,09:00:00,,,01:00:00,,\n\
+             C,c@example.com,,P,,,,2025-03-03,09:00:00,,,01:00:00,,\n"
+        );
+        let path = write(&dir, &content);
+        let options =
+            ReadOptions { user_map: Some(Arc::new(UserMap::load(&map_path).unwrap())), ..berlin() };
+
+        let records = read(&path, &options);
+
+        let users: Vec<&str> = records
+            .iter()
+            .map(|record| match record {
+                Record::Entry(_, entry) => entry.user_id.as_str(),
+                other => panic!("not an entry: {other:?}"),
+            })
+            .collect();
+        assert_eq!(users, ["u-1", "Bo Brandt", "c@example.com"]);
+    }
+
+    #[test]
+    fn a_row_with_the_wrong_number_of_fields_is_invalid_and_the_next_row_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let content = format!(
+            "{HEADER}\n\
+             A,a@example.com,P\n\
+             A,a@example.com,,P,,,,2025-03-03,09:00:00,,,01:00:00,,\n"
+        );
+        let path = write(&dir, &content);
+
+        let records = read(&path, &berlin());
+
+        assert!(matches!(
+            &records[..],
+            [Record::Invalid(bad, reason), Record::Entry(good, _)]
+                if bad.line == 2 && good.line == 3 && reason == "the row has 3 fields, the header has 14"
+        ), "{records:?}");
+    }
+
+    #[test]
+    fn toggl_columns_may_come_in_any_order_and_need_not_all_be_there() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = write(
+            &dir,
+            "Duration,Start time,Start date,Project,Email\n00:45:00,23:00:00,2025-03-31,P,a@x.net\n",
+        );
+
+        let records = read(&path, &berlin());
+
+        assert_eq!(
+            records,
+            [Record::Entry(
+                origin(&path, 2),
+                entry("a@x.net", "2025-03-31T23:00:00+02:00", "P", 0.75)
+            )]
+        );
+    }
+}

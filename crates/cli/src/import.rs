@@ -1,0 +1,77 @@
+//! `timesheets token` and `timesheets import`: the client side of the
+//! scenario, talking to the servers only over HTTP.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use secrecy::ExposeSecret;
+use timesheets_import::read::{self, Format, ReadOptions, UserMap};
+use timesheets_import::token::{self, AccessToken, Credentials};
+use timesheets_import::upload::Uploader;
+use timesheets_import::{Summary, run};
+
+use crate::cli::{CredentialArgs, ImportArgs, TokenArgs};
+
+pub async fn token(args: &TokenArgs, out: &mut impl Write) -> Result<()> {
+    let token = fetch(&http()?, &args.credentials).await?;
+    writeln!(out, "{}", token.token.expose_secret())?;
+    Ok(())
+}
+
+/// Reads the files, uploads their entries, and returns what happened.
+pub async fn import(args: &ImportArgs) -> Result<Summary> {
+    let options = read_options(args)?;
+    let http = http()?;
+    let token = fetch(&http, &args.credentials).await?;
+    let uploader = Uploader::new(http, &args.api_url, token.token);
+    let files: Vec<PathBuf> = args.files.clone();
+    let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
+    let summary = run(files, options, &uploader, args.concurrency, &mut out, &mut err).await;
+    let _ = writeln!(out, "{summary}");
+    Ok(summary)
+}
+
+fn read_options(args: &ImportArgs) -> Result<ReadOptions> {
+    let tz = match &args.tz {
+        Some(name) => name
+            .parse::<chrono_tz::Tz>()
+            .map_err(|_| anyhow::anyhow!("--tz {name:?} is not an IANA time zone such as Europe/Berlin"))?,
+        None => read::machine_time_zone()?,
+    };
+    let mut options = ReadOptions::new(tz);
+    options.format = args.format.as_deref().map(str::parse::<Format>).transpose()?;
+    options.default_project = args.default_project.clone();
+    if let Some(path) = &args.user_map {
+        options.user_map = Some(Arc::new(UserMap::load(path)?));
+    }
+    Ok(options)
+}
+
+pub async fn fetch(http: &reqwest::Client, args: &CredentialArgs) -> Result<AccessToken> {
+    let credentials = Credentials {
+        token_url: token_url(args)?,
+        client_id: args.client_id.clone(),
+        client_secret: args.client_secret.clone(),
+        audience: args.audience.clone(),
+    };
+    Ok(token::fetch(http, &credentials).await?)
+}
+
+fn token_url(args: &CredentialArgs) -> Result<String> {
+    match (&args.token_url, &args.domain) {
+        (Some(url), _) => Ok(url.clone()),
+        (None, Some(domain)) => {
+            Ok(format!("https://{}/oauth/token", domain.trim_end_matches('/')))
+        }
+        (None, None) => bail!("pass --token-url URL or --domain DOMAIN (or set TIMESHEETS_TOKEN_URL)"),
+    }
+}
+
+pub fn http() -> Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .user_agent(concat!("timesheets/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .context("building the HTTP client")
+}

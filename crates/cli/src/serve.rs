@@ -1,0 +1,158 @@
+//! `timesheets serve`: the authorization server and the API on one
+//! listener, or the API alone behind an external issuer.
+//!
+//! Even in one process the API learns the embedded issuer's keys the way it
+//! would learn Auth0's: over HTTP, from the issuer's published JWKS.
+
+use std::fs;
+use std::net::SocketAddr;
+use std::os::unix::fs::DirBuilderExt;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use axum::Router;
+use axum::extract::{MatchedPath, Request};
+use axum::http::{HeaderName, StatusCode};
+use axum::response::IntoResponse;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
+
+/// What `serve` needs, after the flags were checked.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    pub listen: SocketAddr,
+    pub data: PathBuf,
+    pub audience: String,
+    /// An external issuer; `None` runs the embedded one.
+    pub issuer: Option<String>,
+}
+
+/// A server that is accepting connections.
+#[derive(Debug)]
+pub struct Running {
+    pub addr: SocketAddr,
+    /// The issuer the API trusts.
+    pub issuer: String,
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl Running {
+    /// Finishes the requests in flight, then returns.
+    pub async fn stop(self) -> Result<()> {
+        let _ = self.stop.send(());
+        self.task.await.context("the server task failed")?.context("serving failed")
+    }
+}
+
+/// Binds, opens the stores and starts serving in the background.
+pub async fn start(config: ServeConfig) -> Result<Running> {
+    create_private_dir(&config.data)?;
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("listening on {}", config.listen))?;
+    let addr = listener.local_addr()?;
+    let issuer = config.issuer.clone().unwrap_or_else(|| format!("http://{addr}/"));
+
+    let mut app = api(&config, &issuer).await?;
+    if config.issuer.is_none() {
+        app = app.merge(authorization_server(&config, &issuer).await?);
+    }
+    let app = with_request_logging(app.fallback(not_found));
+
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                let _ = stopped.await;
+            })
+            .await
+    });
+    Ok(Running { addr, issuer, stop, task })
+}
+
+async fn api(config: &ServeConfig, issuer: &str) -> Result<Router> {
+    let path = config.data.join(timesheets_api::DATABASE_FILE);
+    let store = timesheets_api::SqliteStore::open(&path)
+        .await
+        .with_context(|| format!("opening {}", path.display()))?;
+    let http = reqwest::Client::builder()
+        .user_agent(concat!("timesheets/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .context("building the HTTP client")?;
+    let verifier = timesheets_api::Verifier::new(issuer, &config.audience, http);
+    Ok(timesheets_api::router(verifier, store))
+}
+
+async fn authorization_server(config: &ServeConfig, issuer: &str) -> Result<Router> {
+    let store = open_authz_store(&config.data).await?;
+    if timesheets_authz::registry::ensure_timesheets_api(&store, &config.audience).await? {
+        tracing::info!(audience = %config.audience, "registered the Timesheets API");
+    }
+    let keys = timesheets_authz::KeySet::load_or_create(&config.data)?;
+    let issuer = timesheets_authz::Issuer::new(issuer.to_owned(), keys, store);
+    Ok(timesheets_authz::router(issuer))
+}
+
+/// Opens the authorization server's database in `data`, creating it.
+pub async fn open_authz_store(data: &Path) -> Result<timesheets_authz::SqliteStore> {
+    let path = data.join(timesheets_authz::DATABASE_FILE);
+    timesheets_authz::SqliteStore::open(&path)
+        .await
+        .with_context(|| format!("opening {}", path.display()))
+}
+
+fn create_private_dir(path: &Path) -> Result<()> {
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(path)
+        .with_context(|| format!("creating the data directory {}", path.display()))
+}
+
+async fn not_found() -> impl IntoResponse {
+    (StatusCode::NOT_FOUND, axum::Json(serde_json::json!({ "message": "Not found" })))
+}
+
+/// One span per request (method, matched route, request id) and one event
+/// when it completes. No header is logged, so neither is any token.
+fn with_request_logging(app: Router) -> Router {
+    let request_id = HeaderName::from_static("x-request-id");
+    let trace = TraceLayer::new_for_http()
+        .make_span_with(|request: &Request| {
+            let route = request.extensions().get::<MatchedPath>().map_or("-", |p| p.as_str());
+            let id = request
+                .headers()
+                .get("x-request-id")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("-");
+            tracing::info_span!("request", method = %request.method(), route, id)
+        })
+        .on_request(())
+        .on_response(DefaultOnResponse::new().level(Level::INFO));
+    app.layer(trace)
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+}
+
+/// Waits for SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        _ = interrupt => {}
+        () = terminate => {}
+    }
+}

@@ -1,0 +1,82 @@
+//! Posting entries to the Timesheets API with a bearer token.
+
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+use crate::entry::Entry;
+use crate::token::error_chain;
+
+/// Longest wait for one upload.
+pub const TIMEOUT: Duration = Duration::from_secs(30);
+
+/// What the API answered for a created entry.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct Created {
+    pub id: i64,
+    pub user_id: String,
+}
+
+/// Why an entry was not created.
+#[derive(Debug, thiserror::Error)]
+pub enum UploadError {
+    /// The API answered, and not with 201; the message is the API's own.
+    #[error("the API answered {status}: {message}")]
+    Rejected { status: u16, message: String },
+    /// The request did not get an answer.
+    #[error("upload failed: {0}")]
+    Transport(String),
+}
+
+/// A client for `POST <api>/timesheets/upload`, holding one token.
+#[derive(Clone)]
+pub struct Uploader {
+    http: reqwest::Client,
+    url: String,
+    token: SecretString,
+}
+
+impl std::fmt::Debug for Uploader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Uploader").field("url", &self.url).finish_non_exhaustive()
+    }
+}
+
+#[derive(Deserialize)]
+struct Message {
+    message: String,
+}
+
+impl Uploader {
+    /// An uploader for the API at `api_url` (its base, e.g.
+    /// `http://127.0.0.1:8080`).
+    pub fn new(http: reqwest::Client, api_url: &str, token: SecretString) -> Self {
+        let url = format!("{}/timesheets/upload", api_url.trim_end_matches('/'));
+        Self { http, url, token }
+    }
+
+    /// Uploads one entry.
+    pub async fn upload(&self, entry: &Entry) -> Result<Created, UploadError> {
+        let transport = |e: reqwest::Error| UploadError::Transport(error_chain(&e.without_url()));
+        let response = self
+            .http
+            .post(&self.url)
+            .bearer_auth(self.token.expose_secret())
+            .json(entry)
+            .timeout(TIMEOUT)
+            .send()
+            .await
+            .map_err(transport)?;
+        let status = response.status();
+        let body = response.bytes().await.map_err(transport)?;
+        if status != reqwest::StatusCode::CREATED {
+            let message = serde_json::from_slice::<Message>(&body)
+                .map(|m| m.message)
+                .unwrap_or_else(|_| status.canonical_reason().unwrap_or("error").to_owned());
+            return Err(UploadError::Rejected { status: status.as_u16(), message });
+        }
+        serde_json::from_slice(&body)
+            .map_err(|e| UploadError::Transport(format!("the API's answer is not an entry: {e}")))
+    }
+}
