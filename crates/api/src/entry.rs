@@ -54,22 +54,39 @@ pub struct Invalid {
 
 impl Invalid {
     fn field(field: &'static str, message: impl Into<String>) -> Self {
-        Self { field: Some(field), message: message.into() }
+        Self {
+            field: Some(field),
+            message: message.into(),
+        }
     }
 }
 
-const FIELDS: [&str; 7] = ["user_id", "date", "project", "hours", "description", "task", "billable"];
+const FIELDS: [&str; 7] = [
+    "user_id",
+    "date",
+    "project",
+    "hours",
+    "description",
+    "task",
+    "billable",
+];
 
 impl NewEntry {
     /// Checks a decoded JSON body.
     pub fn from_json(value: Value) -> Result<Self, Invalid> {
         let Value::Object(mut object) = value else {
-            return Err(Invalid { field: None, message: "the body must be a JSON object".into() });
+            return Err(Invalid {
+                field: None,
+                message: "the body must be a JSON object".into(),
+            });
         };
         if let Some(unknown) = object.keys().find(|k| !FIELDS.contains(&k.as_str())) {
             return Err(Invalid {
                 field: None,
-                message: format!("unknown field {unknown:?}; the fields are {}", FIELDS.join(", ")),
+                message: format!(
+                    "unknown field {unknown:?}; the fields are {}",
+                    FIELDS.join(", ")
+                ),
             });
         }
         Ok(Self {
@@ -104,9 +121,10 @@ fn optional_text(
     match object.remove(field) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
-        Some(Value::String(s)) if s.chars().count() > max => {
-            Err(Invalid::field(field, format!("{field} is longer than {max} characters")))
-        }
+        Some(Value::String(s)) if s.chars().count() > max => Err(Invalid::field(
+            field,
+            format!("{field} is longer than {max} characters"),
+        )),
         Some(Value::String(s)) => Ok(Some(s)),
         Some(other) => Err(Invalid::field(
             field,
@@ -194,31 +212,59 @@ mod tests {
         let body = json!({"user_id": "a", "date": "2025-03-03T09:00:00+01:00",
                           "project": "p", "hours": 1});
 
-        assert_eq!(NewEntry::from_json(body).unwrap().date, "2025-03-03T09:00:00+01:00");
+        assert_eq!(
+            NewEntry::from_json(body).unwrap().date,
+            "2025-03-03T09:00:00+01:00"
+        );
     }
 
     #[test]
     fn each_bad_field_is_named() {
         let cases = [
-            (json!({"date": "2025-01-01T00:00:00Z", "project": "p", "hours": 1}), "user_id",
-             "user_id is required"),
-            (json!({"user_id": "a", "date": "yesterday", "project": "p", "hours": 1}), "date",
-             "date \"yesterday\" is not an RFC 3339 date-time such as 2017-05-10T17:40:20.095Z"),
-            (json!({"user_id": "a", "date": "2025-01-01T00:00:00Z", "project": " ", "hours": 1}),
-             "project", "project is required"),
-            (json!({"user_id": "a", "date": "2025-01-01T00:00:00Z", "project": "p", "hours": 0}),
-             "hours", "hours must be greater than 0 and at most 24, got 0"),
-            (json!({"user_id": "a", "date": "2025-01-01T00:00:00Z", "project": "p", "hours": 24.5}),
-             "hours", "hours must be greater than 0 and at most 24, got 24.5"),
-            (json!({"user_id": "a", "date": "2025-01-01T00:00:00Z", "project": "p", "hours": "5"}),
-             "hours", "hours must be a number, got a string"),
-            (json!({"user_id": "a", "date": "2025-01-01T00:00:00Z", "project": "p", "hours": 1,
-                    "billable": "yes"}), "billable", "billable must be true or false, got a string"),
+            (
+                json!({"date": "2025-01-01T00:00:00Z", "project": "p", "hours": 1}),
+                "user_id",
+                "user_id is required",
+            ),
+            (
+                json!({"user_id": "a", "date": "yesterday", "project": "p", "hours": 1}),
+                "date",
+                "date \"yesterday\" is not an RFC 3339 date-time such as 2017-05-10T17:40:20.095Z",
+            ),
+            (
+                json!({"user_id": "a", "date": "2025-01-01T00:00:00Z", "project": " ", "hours": 1}),
+                "project",
+                "project is required",
+            ),
+            (
+                json!({"user_id": "a", "date": "2025-01-01T00:00:00Z", "project": "p", "hours": 0}),
+                "hours",
+                "hours must be greater than 0 and at most 24, got 0",
+            ),
+            (
+                json!({"user_id": "a", "date": "2025-01-01T00:00:00Z", "project": "p", "hours": 24.5}),
+                "hours",
+                "hours must be greater than 0 and at most 24, got 24.5",
+            ),
+            (
+                json!({"user_id": "a", "date": "2025-01-01T00:00:00Z", "project": "p", "hours": "5"}),
+                "hours",
+                "hours must be a number, got a string",
+            ),
+            (
+                json!({"user_id": "a", "date": "2025-01-01T00:00:00Z", "project": "p", "hours": 1,
+                    "billable": "yes"}),
+                "billable",
+                "billable must be true or false, got a string",
+            ),
         ];
 
         for (body, field, message) in cases {
             let error = NewEntry::from_json(body).unwrap_err();
-            assert_eq!((error.field, error.message.as_str()), (Some(field), message));
+            assert_eq!(
+                (error.field, error.message.as_str()),
+                (Some(field), message)
+            );
         }
     }
 
@@ -229,6 +275,10 @@ mod tests {
 
         let error = NewEntry::from_json(body).unwrap_err();
 
-        assert!(error.message.starts_with("unknown field \"billabel\""), "{}", error.message);
+        assert!(
+            error.message.starts_with("unknown field \"billabel\""),
+            "{}",
+            error.message
+        );
     }
 }

@@ -40,9 +40,18 @@ struct Shared<S> {
 pub fn router<S: Store>(verifier: Verifier, store: S) -> Router {
     let shared = Arc::new(Shared { verifier, store });
     Router::new()
-        .route("/timesheets/upload", guarded(post(upload::<S>), "batch:upload", &shared))
-        .route("/timesheets", guarded(get(list::<S>), "read:timesheets", &shared))
-        .route("/timesheets/{id}", guarded(get(show::<S>), "read:timesheets", &shared))
+        .route(
+            "/timesheets/upload",
+            guarded(post(upload::<S>), "batch:upload", &shared),
+        )
+        .route(
+            "/timesheets",
+            guarded(get(list::<S>), "read:timesheets", &shared),
+        )
+        .route(
+            "/timesheets/{id}",
+            guarded(get(show::<S>), "read:timesheets", &shared),
+        )
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
         .with_state(shared)
 }
@@ -59,7 +68,10 @@ fn guarded<S: Store>(
         |State((shared, scope)): State<(Arc<Shared<S>>, &'static str)>,
          mut request: Request,
          next: Next| async move {
-            let authorization = request.headers().get(AUTHORIZATION).and_then(|v| v.to_str().ok());
+            let authorization = request
+                .headers()
+                .get(AUTHORIZATION)
+                .and_then(|v| v.to_str().ok());
             let principal = match shared.verifier.authenticate(authorization).await {
                 Ok(principal) => principal,
                 Err(error) => return ApiError::from(error).into_response(),
@@ -98,7 +110,10 @@ fn parse_entry(headers: &HeaderMap, body: &[u8]) -> Result<NewEntry, ApiError> {
         ));
     }
     let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| {
-        ApiError::new(StatusCode::BAD_REQUEST, format!("the body is not valid JSON: {e}"))
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            format!("the body is not valid JSON: {e}"),
+        )
     })?;
     Ok(NewEntry::from_json(value)?)
 }
@@ -146,35 +161,56 @@ pub struct ApiError {
 
 impl ApiError {
     fn new(status: StatusCode, message: impl Into<String>) -> Self {
-        Self { status, message: message.into(), field: None, challenge: None }
+        Self {
+            status,
+            message: message.into(),
+            field: None,
+            challenge: None,
+        }
     }
 }
 
 impl From<AuthError> for ApiError {
     fn from(error: AuthError) -> Self {
         let (status, message, challenge) = match &error {
-            AuthError::Missing => {
-                (StatusCode::UNAUTHORIZED, "Missing or invalid token", format!("Bearer realm=\"{REALM}\""))
-            }
+            AuthError::Missing => (
+                StatusCode::UNAUTHORIZED,
+                "Missing or invalid token",
+                format!("Bearer realm=\"{REALM}\""),
+            ),
             AuthError::Invalid(why) => (
                 StatusCode::UNAUTHORIZED,
                 "Missing or invalid token",
-                format!("Bearer realm=\"{REALM}\", error=\"invalid_token\", error_description=\"{why}\""),
+                format!(
+                    "Bearer realm=\"{REALM}\", error=\"invalid_token\", error_description=\"{why}\""
+                ),
             ),
             AuthError::InsufficientScope(scope) => (
                 StatusCode::FORBIDDEN,
                 "Forbidden",
-                format!("Bearer realm=\"{REALM}\", error=\"insufficient_scope\", scope=\"{scope}\""),
+                format!(
+                    "Bearer realm=\"{REALM}\", error=\"insufficient_scope\", scope=\"{scope}\""
+                ),
             ),
         };
         tracing::debug!(%error, "request refused");
-        Self { status, message: message.into(), field: None, challenge: Some(challenge) }
+        Self {
+            status,
+            message: message.into(),
+            field: None,
+            challenge: Some(challenge),
+        }
     }
 }
 
 impl From<Invalid> for ApiError {
     fn from(invalid: Invalid) -> Self {
-        Self { status: StatusCode::BAD_REQUEST, message: invalid.message, field: invalid.field, challenge: None }
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            message: invalid.message,
+            field: invalid.field,
+            challenge: None,
+        }
     }
 }
 

@@ -42,7 +42,11 @@ impl SecretHash {
 
 /// A new client id: 32 letters and digits.
 pub fn new_client_id() -> String {
-    rand::rng().sample_iter(Alphanumeric).take(CLIENT_ID_LEN).map(char::from).collect()
+    rand::rng()
+        .sample_iter(Alphanumeric)
+        .take(CLIENT_ID_LEN)
+        .map(char::from)
+        .collect()
 }
 
 /// A new client secret from the operating system's random source.

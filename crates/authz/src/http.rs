@@ -41,12 +41,22 @@ pub fn router<S: Store>(issuer: Issuer<S>) -> Router {
     // Both documents are fixed while the server runs: render them once.
     let jwks = Bytes::from(serde_json::to_vec(&issuer.keys().jwks()).unwrap_or_default());
     let metadata = Bytes::from(metadata(issuer.url()).to_string());
-    let shared = Arc::new(Shared { issuer, jwks, metadata });
+    let shared = Arc::new(Shared {
+        issuer,
+        jwks,
+        metadata,
+    });
     Router::new()
         .route("/oauth/token", post(token::<S>))
         .route("/.well-known/jwks.json", get(jwks_document::<S>))
-        .route("/.well-known/openid-configuration", get(metadata_document::<S>))
-        .route("/.well-known/oauth-authorization-server", get(metadata_document::<S>))
+        .route(
+            "/.well-known/openid-configuration",
+            get(metadata_document::<S>),
+        )
+        .route(
+            "/.well-known/oauth-authorization-server",
+            get(metadata_document::<S>),
+        )
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
         .with_state(shared)
 }
@@ -73,8 +83,10 @@ async fn metadata_document<S: Store>(State(shared): State<Arc<Shared<S>>>) -> Re
 
 fn json_bytes(body: Bytes, cache: &'static str) -> Response {
     (
-        [(CONTENT_TYPE, HeaderValue::from_static("application/json")),
-         (CACHE_CONTROL, HeaderValue::from_static(cache))],
+        [
+            (CONTENT_TYPE, HeaderValue::from_static("application/json")),
+            (CACHE_CONTROL, HeaderValue::from_static(cache)),
+        ],
         body,
     )
         .into_response()
@@ -129,7 +141,11 @@ fn parse_request(headers: &HeaderMap, body: &[u8]) -> Result<TokenRequest, Token
         }
     };
     let basic = basic_credentials(headers)?;
-    let method = if basic.is_some() { AuthMethod::Basic } else { AuthMethod::Post };
+    let method = if basic.is_some() {
+        AuthMethod::Basic
+    } else {
+        AuthMethod::Post
+    };
     let (client_id, client_secret) = match basic {
         Some((id, secret)) => {
             // RFC 6749 section 2.3: one authentication method per request.
@@ -138,7 +154,10 @@ fn parse_request(headers: &HeaderMap, body: &[u8]) -> Result<TokenRequest, Token
                     "use either HTTP Basic or client_secret in the body, not both".into(),
                 ));
             }
-            if params.remove("client_id").is_some_and(|body_id| body_id != id) {
+            if params
+                .remove("client_id")
+                .is_some_and(|body_id| body_id != id)
+            {
                 return Err(TokenError::InvalidRequest(
                     "client_id in the body differs from the one in HTTP Basic".into(),
                 ));
@@ -171,8 +190,13 @@ fn form_params(body: &[u8]) -> Result<HashMap<String, String>, TokenError> {
         if value.is_empty() {
             continue;
         }
-        if params.insert(name.to_string(), value.into_owned()).is_some() {
-            return Err(TokenError::InvalidRequest(format!("parameter {name} is repeated")));
+        if params
+            .insert(name.to_string(), value.into_owned())
+            .is_some()
+        {
+            return Err(TokenError::InvalidRequest(format!(
+                "parameter {name} is repeated"
+            )));
         }
     }
     Ok(params)
@@ -192,7 +216,9 @@ fn json_params(body: &[u8]) -> Result<HashMap<String, String>, TokenError> {
             }
             serde_json::Value::Null => {}
             _ if is_known(&name) => {
-                return Err(TokenError::InvalidRequest(format!("parameter {name} must be a string")));
+                return Err(TokenError::InvalidRequest(format!(
+                    "parameter {name} must be a string"
+                )));
             }
             _ => {}
         }
@@ -201,7 +227,10 @@ fn json_params(body: &[u8]) -> Result<HashMap<String, String>, TokenError> {
 }
 
 fn is_known(name: &str) -> bool {
-    matches!(name, "grant_type" | "client_id" | "client_secret" | "audience" | "scope")
+    matches!(
+        name,
+        "grant_type" | "client_id" | "client_secret" | "audience" | "scope"
+    )
 }
 
 /// HTTP Basic credentials, each part form-decoded as RFC 6749 section 2.3.1
@@ -221,7 +250,10 @@ fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, To
     let decoded = STANDARD.decode(encoded.trim()).map_err(|_| malformed())?;
     let decoded = String::from_utf8(decoded).map_err(|_| malformed())?;
     let (id, secret) = decoded.split_once(':').ok_or_else(malformed)?;
-    let (id, secret) = (form_decode(id).ok_or_else(malformed)?, form_decode(secret).ok_or_else(malformed)?);
+    let (id, secret) = (
+        form_decode(id).ok_or_else(malformed)?,
+        form_decode(secret).ok_or_else(malformed)?,
+    );
     if id.is_empty() || secret.is_empty() {
         return Err(malformed());
     }
@@ -230,7 +262,10 @@ fn basic_credentials(headers: &HeaderMap) -> Result<Option<(String, String)>, To
 
 fn form_decode(part: &str) -> Option<String> {
     let spaced = part.replace('+', " ");
-    percent_encoding::percent_decode_str(&spaced).decode_utf8().ok().map(|s| s.into_owned())
+    percent_encoding::percent_decode_str(&spaced)
+        .decode_utf8()
+        .ok()
+        .map(|s| s.into_owned())
 }
 
 #[cfg(test)]
@@ -244,7 +279,10 @@ mod tests {
         let mut headers = HeaderMap::new();
         let value = format!("Basic {}", STANDARD.encode(credentials));
         headers.insert(AUTHORIZATION, HeaderValue::from_str(&value).unwrap());
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/x-www-form-urlencoded"));
+        headers.insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("application/x-www-form-urlencoded"),
+        );
         headers
     }
 
@@ -272,7 +310,10 @@ mod tests {
     fn a_repeated_form_parameter_is_invalid_request() {
         let error = form_params(b"audience=a&audience=b").unwrap_err();
 
-        assert_eq!(error, TokenError::InvalidRequest("parameter audience is repeated".into()));
+        assert_eq!(
+            error,
+            TokenError::InvalidRequest("parameter audience is repeated".into())
+        );
     }
 
     #[test]

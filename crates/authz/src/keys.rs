@@ -33,9 +33,15 @@ const PEM_TAG: &str = "PRIVATE KEY";
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
     #[error("reading signing key {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("writing signing key {path}: {source}")]
-    Write { path: PathBuf, source: std::io::Error },
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("signing key {path} is readable by other users (mode {mode:o}); run chmod 600 on it")]
     Permissions { path: PathBuf, mode: u32 },
     #[error("signing key {path} is not a PKCS#8 RSA private key in PEM: {reason}")]
@@ -55,7 +61,9 @@ pub struct SigningKey {
 
 impl std::fmt::Debug for SigningKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SigningKey").field("kid", &self.kid).finish_non_exhaustive()
+        f.debug_struct("SigningKey")
+            .field("kid", &self.kid)
+            .finish_non_exhaustive()
     }
 }
 
@@ -82,7 +90,11 @@ impl SigningKey {
     /// Generates a new RSA-2048 key.
     pub fn generate() -> Result<(Self, Vec<u8>), KeyError> {
         let pair = RsaKeyPair::generate(KeySize::Rsa2048).map_err(|_| KeyError::Generate)?;
-        let der = pair.as_der().map_err(|_| KeyError::Generate)?.as_ref().to_vec();
+        let der = pair
+            .as_der()
+            .map_err(|_| KeyError::Generate)?
+            .as_ref()
+            .to_vec();
         Ok((Self::from_pair(pair), der))
     }
 
@@ -97,7 +109,14 @@ impl SigningKey {
         let n = URL_SAFE_NO_PAD.encode(&public.n);
         let e = URL_SAFE_NO_PAD.encode(&public.e);
         let kid = thumbprint(&n, &e);
-        let jwk = Jwk { kty: "RSA", use_: "sig", alg: "RS256", kid: kid.clone(), n, e };
+        let jwk = Jwk {
+            kty: "RSA",
+            use_: "sig",
+            alg: "RS256",
+            kid: kid.clone(),
+            n,
+            e,
+        };
         Self { kid, pair, jwk }
     }
 
@@ -123,7 +142,12 @@ impl SigningKey {
 
         let mut signature = vec![0; self.pair.public_modulus_len()];
         self.pair
-            .sign(&RSA_PKCS1_SHA256, &SystemRandom::new(), token.as_bytes(), &mut signature)
+            .sign(
+                &RSA_PKCS1_SHA256,
+                &SystemRandom::new(),
+                token.as_bytes(),
+                &mut signature,
+            )
             .map_err(|_| KeyError::Sign)?;
         token.push('.');
         URL_SAFE_NO_PAD.encode_string(signature, &mut token);
@@ -150,7 +174,11 @@ impl KeySet {
     /// Loads the key in `dir`, creating it (mode 0600) on first start.
     pub fn load_or_create(dir: &Path) -> Result<Self, KeyError> {
         let path = dir.join(KEY_FILE);
-        let key = if path.exists() { load(&path)? } else { create(&path)? };
+        let key = if path.exists() {
+            load(&path)?
+        } else {
+            create(&path)?
+        };
         Ok(Self { keys: vec![key] })
     }
 
@@ -166,18 +194,29 @@ impl KeySet {
 
     /// The public keys, as served at `/.well-known/jwks.json`.
     pub fn jwks(&self) -> JwkSet {
-        JwkSet { keys: self.keys.iter().map(|k| k.jwk().clone()).collect() }
+        JwkSet {
+            keys: self.keys.iter().map(|k| k.jwk().clone()).collect(),
+        }
     }
 }
 
 fn load(path: &Path) -> Result<SigningKey, KeyError> {
-    let read_err = |source| KeyError::Read { path: path.to_owned(), source };
+    let read_err = |source| KeyError::Read {
+        path: path.to_owned(),
+        source,
+    };
     let mode = fs::metadata(path).map_err(read_err)?.permissions().mode();
     if mode & 0o077 != 0 {
-        return Err(KeyError::Permissions { path: path.to_owned(), mode: mode & 0o777 });
+        return Err(KeyError::Permissions {
+            path: path.to_owned(),
+            mode: mode & 0o777,
+        });
     }
     let text = fs::read(path).map_err(read_err)?;
-    let format_err = |reason: String| KeyError::Format { path: path.to_owned(), reason };
+    let format_err = |reason: String| KeyError::Format {
+        path: path.to_owned(),
+        reason,
+    };
     let block = pem::parse(text).map_err(|e| format_err(e.to_string()))?;
     if block.tag() != PEM_TAG {
         return Err(format_err(format!("the PEM block is {:?}", block.tag())));
@@ -188,7 +227,10 @@ fn load(path: &Path) -> Result<SigningKey, KeyError> {
 fn create(path: &Path) -> Result<SigningKey, KeyError> {
     let (key, der) = SigningKey::generate()?;
     let text = pem::encode(&pem::Pem::new(PEM_TAG, der));
-    let write_err = |source| KeyError::Write { path: path.to_owned(), source };
+    let write_err = |source| KeyError::Write {
+        path: path.to_owned(),
+        source,
+    };
     // create_new: never overwrite a key that appeared since the check above.
     let mut file = fs::OpenOptions::new()
         .write(true)
@@ -216,7 +258,10 @@ mod tests {
         let first = KeySet::load_or_create(&dir).unwrap();
         let second = KeySet::load_or_create(&dir).unwrap();
 
-        let mode = fs::metadata(dir.join(KEY_FILE)).unwrap().permissions().mode();
+        let mode = fs::metadata(dir.join(KEY_FILE))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
         assert_eq!(first.active().kid(), second.active().kid());
         assert_eq!(first.jwks().keys[0].e, "AQAB");

@@ -26,10 +26,16 @@ pub enum RegistryError {
     EmptyName,
     #[error("no scope given; pass at least one, e.g. --scope batch:upload")]
     NoScopes,
-    #[error("no API with identifier {0:?} is registered (`timesheets serve --audience {0}` registers it)")]
+    #[error(
+        "no API with identifier {0:?} is registered (`timesheets serve --audience {0}` registers it)"
+    )]
     UnknownAudience(String),
     #[error("API {audience:?} has no scope {scope:?}; its scopes are: {known}")]
-    UnknownScope { audience: String, scope: String, known: String },
+    UnknownScope {
+        audience: String,
+        scope: String,
+        known: String,
+    },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -43,7 +49,10 @@ pub struct NewCredentials {
 
 /// Registers the Timesheets API under `identifier` with the scenario's five
 /// scopes, unless it already is; true if it was added.
-pub async fn ensure_timesheets_api(store: &impl Store, identifier: &str) -> Result<bool, StoreError> {
+pub async fn ensure_timesheets_api(
+    store: &impl Store,
+    identifier: &str,
+) -> Result<bool, StoreError> {
     let api = Api {
         identifier: identifier.to_owned(),
         name: "Timesheets API".to_owned(),
@@ -78,8 +87,19 @@ pub async fn create_client(
         name: name.to_owned(),
         secret_hash: SecretHash::of(&client_secret),
     };
-    store.create_client(&client, &Grant { audience: audience.to_owned(), scopes }).await?;
-    Ok(NewCredentials { client_id, client_secret })
+    store
+        .create_client(
+            &client,
+            &Grant {
+                audience: audience.to_owned(),
+                scopes,
+            },
+        )
+        .await?;
+    Ok(NewCredentials {
+        client_id,
+        client_secret,
+    })
 }
 
 fn checked_scopes(api: &Api, scopes: &str) -> Result<Vec<String>, RegistryError> {

@@ -91,17 +91,29 @@ impl<S: Store> Issuer<S> {
     pub async fn issue(&self, request: TokenRequest) -> Result<TokenResponse, TokenError> {
         check_grant_type(request.grant_type.as_deref())?;
         let client_id = request.client_id.ok_or_else(|| missing("client_id"))?;
-        let secret = request.client_secret.ok_or_else(|| missing("client_secret"))?;
+        let secret = request
+            .client_secret
+            .ok_or_else(|| missing("client_secret"))?;
         let audience = request.audience.ok_or_else(|| missing("audience"))?;
 
-        self.authenticate(&client_id, &secret, request.method).await?;
-        let api = self.store.api(&audience).await.map_err(internal)?.ok_or_else(|| {
-            TokenError::AccessDenied(format!("Service not found: {audience}"))
-        })?;
-        let granted =
-            self.store.granted_scopes(&client_id, &audience).await.map_err(internal)?.ok_or_else(
-                || TokenError::AccessDenied(format!("Client is not authorized to access \"{audience}\"")),
-            )?;
+        self.authenticate(&client_id, &secret, request.method)
+            .await?;
+        let api = self
+            .store
+            .api(&audience)
+            .await
+            .map_err(internal)?
+            .ok_or_else(|| TokenError::AccessDenied(format!("Service not found: {audience}")))?;
+        let granted = self
+            .store
+            .granted_scopes(&client_id, &audience)
+            .await
+            .map_err(internal)?
+            .ok_or_else(|| {
+                TokenError::AccessDenied(format!(
+                    "Client is not authorized to access \"{audience}\""
+                ))
+            })?;
         let scope = narrow_scope(&granted, request.scope.as_deref())?;
 
         let access_token = self.sign(&client_id, &audience, &scope, api.token_lifetime)?;
@@ -119,7 +131,9 @@ impl<S: Store> Issuer<S> {
         secret: &SecretString,
         method: AuthMethod,
     ) -> Result<(), TokenError> {
-        let refused = TokenError::InvalidClient { basic: method == AuthMethod::Basic };
+        let refused = TokenError::InvalidClient {
+            basic: method == AuthMethod::Basic,
+        };
         match self.store.client(client_id).await.map_err(internal)? {
             Some(client) if client.secret_hash.matches(secret) => Ok(()),
             Some(_) => Err(refused),
@@ -138,7 +152,9 @@ impl<S: Store> Issuer<S> {
         scope: &str,
         lifetime: u32,
     ) -> Result<String, TokenError> {
-        let iat = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        let iat = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
         let claims = Claims {
             iss: &self.url,
             sub: format!("{client_id}@clients"),
@@ -214,7 +230,10 @@ mod tests {
     fn without_a_scope_parameter_every_granted_scope_is_issued() {
         let granted = scopes(&["batch:upload", "read:timesheets"]);
 
-        assert_eq!(narrow_scope(&granted, None).unwrap(), "batch:upload read:timesheets");
+        assert_eq!(
+            narrow_scope(&granted, None).unwrap(),
+            "batch:upload read:timesheets"
+        );
     }
 
     #[test]
@@ -237,7 +256,13 @@ mod tests {
 
     #[test]
     fn a_grant_type_other_than_client_credentials_is_unsupported() {
-        assert_eq!(check_grant_type(Some("password")).unwrap_err().code(), "unsupported_grant_type");
-        assert_eq!(check_grant_type(None).unwrap_err().code(), "invalid_request");
+        assert_eq!(
+            check_grant_type(Some("password")).unwrap_err().code(),
+            "unsupported_grant_type"
+        );
+        assert_eq!(
+            check_grant_type(None).unwrap_err().code(),
+            "invalid_request"
+        );
     }
 }

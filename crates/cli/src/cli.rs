@@ -54,7 +54,11 @@ pub struct ServeArgs {
 #[derive(Debug, Args)]
 pub struct DataArgs {
     /// Directory holding the databases and the signing key.
-    #[arg(long = "data", env = "TIMESHEETS_DATA", default_value = "./timesheets-data")]
+    #[arg(
+        long = "data",
+        env = "TIMESHEETS_DATA",
+        default_value = "./timesheets-data"
+    )]
     pub dir: PathBuf,
 }
 

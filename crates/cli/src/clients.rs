@@ -21,10 +21,18 @@ pub async fn create(args: &CreateClientArgs, out: &mut impl Write) -> Result<()>
         let shown = json!({ "client_id": created.client_id, "client_secret": secret });
         writeln!(out, "{shown}")?;
     } else {
-        writeln!(out, "Created client {:?} for {}", args.name.trim(), args.audience)?;
+        writeln!(
+            out,
+            "Created client {:?} for {}",
+            args.name.trim(),
+            args.audience
+        )?;
         writeln!(out, "client_id:     {}", created.client_id)?;
         writeln!(out, "client_secret: {secret}")?;
-        writeln!(out, "Keep the secret now: it is stored only as a hash and never shown again.")?;
+        writeln!(
+            out,
+            "Keep the secret now: it is stored only as a hash and never shown again."
+        )?;
     }
     Ok(())
 }
@@ -48,10 +56,17 @@ pub async fn list(args: &ListClientsArgs, out: &mut impl Write) -> Result<()> {
         writeln!(out, "{}", serde_json::Value::Array(list))?;
         return Ok(());
     }
-    writeln!(out, "{:<32}  {:<20}  {:<24}  GRANTS", "CLIENT ID", "CREATED", "NAME")?;
+    writeln!(
+        out,
+        "{:<32}  {:<20}  {:<24}  GRANTS",
+        "CLIENT ID", "CREATED", "NAME"
+    )?;
     for client in &clients {
-        let grants: Vec<String> =
-            client.grants.iter().map(|g| format!("{} ({})", g.audience, g.scopes.join(" "))).collect();
+        let grants: Vec<String> = client
+            .grants
+            .iter()
+            .map(|g| format!("{} ({})", g.audience, g.scopes.join(" ")))
+            .collect();
         writeln!(
             out,
             "{:<32}  {:<20}  {:<24}  {}",

@@ -24,7 +24,9 @@ const EXPORT_NAME: &str = "toggl-detailed-2025-03.csv";
 const EXPORT_TZ: chrono_tz::Tz = chrono_tz::Europe::Berlin;
 
 pub async fn demo(args: &DemoArgs) -> Result<()> {
-    let work = tempfile::Builder::new().prefix("timesheets-demo-").tempdir()?;
+    let work = tempfile::Builder::new()
+        .prefix("timesheets-demo-")
+        .tempdir()?;
     let data = work.path().join("data");
     let config = ServeConfig {
         listen: "127.0.0.1:0".parse()?,
@@ -34,7 +36,9 @@ pub async fn demo(args: &DemoArgs) -> Result<()> {
     };
     let server = serve::start(config).await.context("starting the server")?;
     let base = format!("http://{}", server.addr);
-    step(&format!("started the authorization server and the API at {base}/"));
+    step(&format!(
+        "started the authorization server and the API at {base}/"
+    ));
     step(&format!("data directory: {}", data.display()));
 
     let outcome = scenario(&base, &data, work.path()).await;
@@ -51,13 +55,28 @@ pub async fn demo(args: &DemoArgs) -> Result<()> {
 
 async fn scenario(base: &str, data: &Path, work: &Path) -> Result<()> {
     let store = open_authz_store(data).await?;
-    let job = registry::create_client(&store, "Timesheets import job", DEFAULT_AUDIENCE, "batch:upload")
-        .await?;
-    step(&format!("registered \"Timesheets import job\" ({}) with batch:upload", job.client_id));
-    let reader =
-        registry::create_client(&store, "Timesheets reader", DEFAULT_AUDIENCE, "read:timesheets")
-            .await?;
-    step(&format!("registered \"Timesheets reader\" ({}) with read:timesheets", reader.client_id));
+    let job = registry::create_client(
+        &store,
+        "Timesheets import job",
+        DEFAULT_AUDIENCE,
+        "batch:upload",
+    )
+    .await?;
+    step(&format!(
+        "registered \"Timesheets import job\" ({}) with batch:upload",
+        job.client_id
+    ));
+    let reader = registry::create_client(
+        &store,
+        "Timesheets reader",
+        DEFAULT_AUDIENCE,
+        "read:timesheets",
+    )
+    .await?;
+    step(&format!(
+        "registered \"Timesheets reader\" ({}) with read:timesheets",
+        reader.client_id
+    ));
 
     let export = work.join(EXPORT_NAME);
     std::fs::write(&export, EXPORT)?;
@@ -70,15 +89,30 @@ async fn scenario(base: &str, data: &Path, work: &Path) -> Result<()> {
 async fn import(base: &str, job: &NewCredentials, export: &Path, count: usize) -> Result<()> {
     let http = http()?;
     let token = token::fetch(&http, &credentials(base, job)).await?;
-    step(&format!("got a token for the import job (scope {:?})", token.scope.unwrap_or_default()));
+    step(&format!(
+        "got a token for the import job (scope {:?})",
+        token.scope.unwrap_or_default()
+    ));
     let uploader = Uploader::new(http, base, token.token);
     let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
-    let summary =
-        run(vec![export.to_owned()], ReadOptions::new(EXPORT_TZ), &uploader, 4, &mut out, &mut err)
-            .await;
+    let summary = run(
+        vec![export.to_owned()],
+        ReadOptions::new(EXPORT_TZ),
+        &uploader,
+        4,
+        &mut out,
+        &mut err,
+    )
+    .await;
     step(&format!("imported {EXPORT_NAME}: {summary}"));
-    ensure!(summary.succeeded(), "the import did not create every entry: {summary}");
-    ensure!(summary.created == count as u64, "expected {count} entries created: {summary}");
+    ensure!(
+        summary.succeeded(),
+        "the import did not create every entry: {summary}"
+    );
+    ensure!(
+        summary.created == count as u64,
+        "expected {count} entries created: {summary}"
+    );
     Ok(())
 }
 
@@ -90,7 +124,11 @@ async fn read_back(base: &str, reader: &NewCredentials, expected: Vec<Value>) ->
         .bearer_auth(token.token.expose_secret())
         .send()
         .await?;
-    ensure!(response.status() == 200, "GET /timesheets answered {}", response.status());
+    ensure!(
+        response.status() == 200,
+        "GET /timesheets answered {}",
+        response.status()
+    );
     let mut stored: Vec<Value> = response.json().await?;
     for entry in &mut stored {
         entry.as_object_mut().map(|e| e.remove("id"));
@@ -99,9 +137,14 @@ async fn read_back(base: &str, reader: &NewCredentials, expected: Vec<Value>) ->
     stored.sort_by_key(Value::to_string);
     expected.sort_by_key(Value::to_string);
     if stored != expected {
-        bail!("the entries read back differ from the export:\n  stored:   {stored:?}\n  exported: {expected:?}");
+        bail!(
+            "the entries read back differ from the export:\n  stored:   {stored:?}\n  exported: {expected:?}"
+        );
     }
-    step(&format!("read all {} entries back with the reader's token: they match the export", stored.len()));
+    step(&format!(
+        "read all {} entries back with the reader's token: they match the export",
+        stored.len()
+    ));
     Ok(())
 }
 
@@ -112,11 +155,18 @@ async fn refusals(base: &str, reader: &NewCredentials) -> Result<()> {
                                    "project": "StoreZero", "hours": 5});
     let url = format!("{base}/timesheets/upload");
 
-    let forbidden =
-        http.post(&url).bearer_auth(token.token.expose_secret()).json(&entry).send().await?;
+    let forbidden = http
+        .post(&url)
+        .bearer_auth(token.token.expose_secret())
+        .json(&entry)
+        .send()
+        .await?;
     let status = forbidden.status();
     let body: Value = forbidden.json().await?;
-    ensure!(status == 403 && body["message"] == "Forbidden", "without batch:upload: {status} {body}");
+    ensure!(
+        status == 403 && body["message"] == "Forbidden",
+        "without batch:upload: {status} {body}"
+    );
     step("a token without batch:upload gets 403 {\"message\":\"Forbidden\"}");
 
     let anonymous = http.post(&url).json(&entry).send().await?;
@@ -154,4 +204,3 @@ fn credentials(base: &str, client: &NewCredentials) -> Credentials {
 fn step(what: &str) {
     println!("* {what}");
 }
-

@@ -28,20 +28,32 @@ pub async fn import(args: &ImportArgs) -> Result<Summary> {
     let uploader = Uploader::new(http, &args.api_url, token.token);
     let files: Vec<PathBuf> = args.files.clone();
     let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
-    let summary = run(files, options, &uploader, args.concurrency, &mut out, &mut err).await;
+    let summary = run(
+        files,
+        options,
+        &uploader,
+        args.concurrency,
+        &mut out,
+        &mut err,
+    )
+    .await;
     let _ = writeln!(out, "{summary}");
     Ok(summary)
 }
 
 fn read_options(args: &ImportArgs) -> Result<ReadOptions> {
     let tz = match &args.tz {
-        Some(name) => name
-            .parse::<chrono_tz::Tz>()
-            .map_err(|_| anyhow::anyhow!("--tz {name:?} is not an IANA time zone such as Europe/Berlin"))?,
+        Some(name) => name.parse::<chrono_tz::Tz>().map_err(|_| {
+            anyhow::anyhow!("--tz {name:?} is not an IANA time zone such as Europe/Berlin")
+        })?,
         None => read::machine_time_zone()?,
     };
     let mut options = ReadOptions::new(tz);
-    options.format = args.format.as_deref().map(str::parse::<Format>).transpose()?;
+    options.format = args
+        .format
+        .as_deref()
+        .map(str::parse::<Format>)
+        .transpose()?;
     options.default_project = args.default_project.clone();
     if let Some(path) = &args.user_map {
         options.user_map = Some(Arc::new(UserMap::load(path)?));
@@ -62,10 +74,13 @@ pub async fn fetch(http: &reqwest::Client, args: &CredentialArgs) -> Result<Acce
 fn token_url(args: &CredentialArgs) -> Result<String> {
     match (&args.token_url, &args.domain) {
         (Some(url), _) => Ok(url.clone()),
-        (None, Some(domain)) => {
-            Ok(format!("https://{}/oauth/token", domain.trim_end_matches('/')))
+        (None, Some(domain)) => Ok(format!(
+            "https://{}/oauth/token",
+            domain.trim_end_matches('/')
+        )),
+        (None, None) => {
+            bail!("pass --token-url URL or --domain DOMAIN (or set TIMESHEETS_TOKEN_URL)")
         }
-        (None, None) => bail!("pass --token-url URL or --domain DOMAIN (or set TIMESHEETS_TOKEN_URL)"),
     }
 }
 

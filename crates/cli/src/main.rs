@@ -9,7 +9,7 @@ mod demo;
 mod import;
 mod serve;
 
-use std::io;
+use std::io::{self, IsTerminal};
 use std::process::ExitCode;
 
 use anyhow::Result;
@@ -19,13 +19,13 @@ use tracing_subscriber::EnvFilter;
 use cli::{Cli, ClientsCommand, Command};
 
 fn main() -> ExitCode {
-    if let Err(error) = dotenvy::dotenv() {
-        if !error.not_found() {
-            // dotenvy's own message quotes the offending line, which may hold
-            // a secret: say only which file is wrong.
-            eprintln!("error: .env in the working directory has a line that cannot be parsed");
-            return ExitCode::from(2);
-        }
+    if let Err(error) = dotenvy::dotenv()
+        && !error.not_found()
+    {
+        // dotenvy's own message quotes the offending line, which may hold a
+        // secret: say only which file is wrong.
+        eprintln!("error: .env in the working directory has a line that cannot be parsed");
+        return ExitCode::from(2);
     }
     let cli = Cli::parse();
     init_logging(&cli.command);
@@ -56,7 +56,11 @@ async fn run(command: Command) -> Result<ExitCode> {
         Command::Import(args) => {
             drop(out);
             let summary = import::import(&args).await?;
-            return Ok(if summary.succeeded() { ExitCode::SUCCESS } else { ExitCode::FAILURE });
+            return Ok(if summary.succeeded() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            });
         }
         Command::Demo(args) => {
             drop(out);
@@ -91,9 +95,18 @@ async fn serve_until_signal(args: cli::ServeArgs) -> Result<()> {
 /// server logs at info by default, the client commands only warnings, so
 /// their stdout and stderr stay for people and scripts.
 fn init_logging(command: &Command) {
-    let default = if matches!(command, Command::Serve(_)) { "info" } else { "warn" };
-    let filter = EnvFilter::try_from_env("TIMESHEETS_LOG").unwrap_or_else(|_| EnvFilter::new(default));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(io::stderr).init();
+    let default = if matches!(command, Command::Serve(_)) {
+        "info"
+    } else {
+        "warn"
+    };
+    let filter =
+        EnvFilter::try_from_env("TIMESHEETS_LOG").unwrap_or_else(|_| EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(io::stderr)
+        .with_ansi(io::stderr().is_terminal())
+        .init();
 }
 
 fn is_broken_pipe(error: &anyhow::Error) -> bool {
@@ -102,4 +115,3 @@ fn is_broken_pipe(error: &anyhow::Error) -> bool {
         .filter_map(|e| e.downcast_ref::<io::Error>())
         .any(|e| e.kind() == io::ErrorKind::BrokenPipe)
 }
-

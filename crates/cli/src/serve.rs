@@ -45,7 +45,10 @@ impl Running {
     /// Finishes the requests in flight, then returns.
     pub async fn stop(self) -> Result<()> {
         let _ = self.stop.send(());
-        self.task.await.context("the server task failed")?.context("serving failed")
+        self.task
+            .await
+            .context("the server task failed")?
+            .context("serving failed")
     }
 }
 
@@ -56,7 +59,10 @@ pub async fn start(config: ServeConfig) -> Result<Running> {
         .await
         .with_context(|| format!("listening on {}", config.listen))?;
     let addr = listener.local_addr()?;
-    let issuer = config.issuer.clone().unwrap_or_else(|| format!("http://{addr}/"));
+    let issuer = config
+        .issuer
+        .clone()
+        .unwrap_or_else(|| format!("http://{addr}/"));
 
     let mut app = api(&config, &issuer).await?;
     if config.issuer.is_none() {
@@ -72,7 +78,12 @@ pub async fn start(config: ServeConfig) -> Result<Running> {
             })
             .await
     });
-    Ok(Running { addr, issuer, stop, task })
+    Ok(Running {
+        addr,
+        issuer,
+        stop,
+        task,
+    })
 }
 
 async fn api(config: &ServeConfig, issuer: &str) -> Result<Router> {
@@ -115,7 +126,10 @@ fn create_private_dir(path: &Path) -> Result<()> {
 }
 
 async fn not_found() -> impl IntoResponse {
-    (StatusCode::NOT_FOUND, axum::Json(serde_json::json!({ "message": "Not found" })))
+    (
+        StatusCode::NOT_FOUND,
+        axum::Json(serde_json::json!({ "message": "Not found" })),
+    )
 }
 
 /// One span per request (method, matched route, request id) and one event
@@ -124,7 +138,10 @@ fn with_request_logging(app: Router) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
     let trace = TraceLayer::new_for_http()
         .make_span_with(|request: &Request| {
-            let route = request.extensions().get::<MatchedPath>().map_or("-", |p| p.as_str());
+            let route = request
+                .extensions()
+                .get::<MatchedPath>()
+                .map_or("-", |p| p.as_str());
             let id = request
                 .headers()
                 .get("x-request-id")

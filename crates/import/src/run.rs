@@ -45,12 +45,20 @@ impl Summary {
 
 impl fmt::Display for Summary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} read, {} created, {} failed", self.read, self.created, self.failed)?;
+        write!(
+            f,
+            "{} read, {} created, {} failed",
+            self.read, self.created, self.failed
+        )?;
         if self.skipped > 0 {
             write!(f, ", {} skipped", self.skipped)?;
         }
         if self.unreadable > 0 {
-            let files = if self.unreadable == 1 { "file" } else { "files" };
+            let files = if self.unreadable == 1 {
+                "file"
+            } else {
+                "files"
+            };
             write!(f, ", {} {files} unreadable", self.unreadable)?;
         }
         Ok(())
@@ -85,7 +93,9 @@ pub async fn run(
     let items = futures::stream::unfold(receiver, |mut receiver| async move {
         receiver.recv().await.map(|item| (item, receiver))
     });
-    let outcomes = items.map(|item| settle(item, uploader)).buffered(concurrency.max(1));
+    let outcomes = items
+        .map(|item| settle(item, uploader))
+        .buffered(concurrency.max(1));
     let mut outcomes = std::pin::pin!(outcomes);
 
     let mut summary = Summary::default();
@@ -117,9 +127,10 @@ async fn settle(item: Item, uploader: &Uploader) -> Outcome {
     match item {
         Item::Record(Record::Entry(origin, entry)) => match uploader.upload(&entry).await {
             Ok(created) => Outcome::Created(created),
-            Err(UploadError::Rejected { status, message }) => {
-                Outcome::Failed(origin, format!("the API refused the entry ({status}): {message}"))
-            }
+            Err(UploadError::Rejected { status, message }) => Outcome::Failed(
+                origin,
+                format!("the API refused the entry ({status}): {message}"),
+            ),
             Err(error) => Outcome::Failed(origin, error.to_string()),
         },
         Item::Record(Record::Invalid(origin, reason)) => Outcome::Failed(origin, reason),
@@ -140,7 +151,11 @@ fn report(
         Outcome::Created(created) => {
             summary.read += 1;
             summary.created += 1;
-            writeln!(out, "Created timesheet {} for employee {}", created.id, created.user_id)
+            writeln!(
+                out,
+                "Created timesheet {} for employee {}",
+                created.id, created.user_id
+            )
         }
         Outcome::Failed(origin, reason) => {
             summary.read += 1;
@@ -165,11 +180,25 @@ mod tests {
 
     #[test]
     fn the_summary_names_only_what_happened() {
-        let plain = Summary { read: 8, created: 7, failed: 1, ..Summary::default() };
-        let all = Summary { read: 3, created: 1, failed: 1, skipped: 1, unreadable: 2 };
+        let plain = Summary {
+            read: 8,
+            created: 7,
+            failed: 1,
+            ..Summary::default()
+        };
+        let all = Summary {
+            read: 3,
+            created: 1,
+            failed: 1,
+            skipped: 1,
+            unreadable: 2,
+        };
 
         assert_eq!(plain.to_string(), "8 read, 7 created, 1 failed");
-        assert_eq!(all.to_string(), "3 read, 1 created, 1 failed, 1 skipped, 2 files unreadable");
+        assert_eq!(
+            all.to_string(),
+            "3 read, 1 created, 1 failed, 1 skipped, 2 files unreadable"
+        );
         assert!(!plain.succeeded());
     }
 }

@@ -42,13 +42,21 @@ pub enum TokenError {
     #[error("token request to {url} failed: {reason}")]
     Transport { url: String, reason: String },
     #[error("token request to {url} was refused: {status} {error}{}", description_suffix(.description))]
-    Refused { url: String, status: u16, error: String, description: Option<String> },
+    Refused {
+        url: String,
+        status: u16,
+        error: String,
+        description: Option<String>,
+    },
     #[error("token response from {url} is not a token response: {reason}")]
     Malformed { url: String, reason: String },
 }
 
 fn description_suffix(description: &Option<String>) -> String {
-    description.as_ref().map(|d| format!(": {d}")).unwrap_or_default()
+    description
+        .as_ref()
+        .map(|d| format!(": {d}"))
+        .unwrap_or_default()
 }
 
 #[derive(Deserialize)]
@@ -66,7 +74,10 @@ struct Failure {
 }
 
 /// Asks `credentials.token_url` for a token.
-pub async fn fetch(http: &reqwest::Client, credentials: &Credentials) -> Result<AccessToken, TokenError> {
+pub async fn fetch(
+    http: &reqwest::Client,
+    credentials: &Credentials,
+) -> Result<AccessToken, TokenError> {
     let url = &credentials.token_url;
     let form = [
         ("grant_type", "client_credentials"),
@@ -91,10 +102,16 @@ pub async fn fetch(http: &reqwest::Client, credentials: &Credentials) -> Result<
     if !status.is_success() {
         return Err(refused(url, status, &body));
     }
-    let malformed = |reason: String| TokenError::Malformed { url: url.clone(), reason };
+    let malformed = |reason: String| TokenError::Malformed {
+        url: url.clone(),
+        reason,
+    };
     let success: Success = serde_json::from_slice(&body).map_err(|e| malformed(e.to_string()))?;
     if !success.token_type.eq_ignore_ascii_case("bearer") {
-        return Err(malformed(format!("token_type is {:?}, not Bearer", success.token_type)));
+        return Err(malformed(format!(
+            "token_type is {:?}, not Bearer",
+            success.token_type
+        )));
     }
     Ok(AccessToken {
         token: SecretString::from(success.access_token),
@@ -106,9 +123,17 @@ pub async fn fetch(http: &reqwest::Client, credentials: &Credentials) -> Result<
 fn refused(url: &str, status: reqwest::StatusCode, body: &[u8]) -> TokenError {
     let (error, description) = match serde_json::from_slice::<Failure>(body) {
         Ok(failure) => (failure.error, failure.error_description),
-        Err(_) => (status.canonical_reason().unwrap_or("error").to_owned(), None),
+        Err(_) => (
+            status.canonical_reason().unwrap_or("error").to_owned(),
+            None,
+        ),
     };
-    TokenError::Refused { url: url.to_owned(), status: status.as_u16(), error, description }
+    TokenError::Refused {
+        url: url.to_owned(),
+        status: status.as_u16(),
+        error,
+        description,
+    }
 }
 
 /// The error and its causes on one line, which is what a person needs to

@@ -39,7 +39,9 @@ pub struct Uploader {
 
 impl std::fmt::Debug for Uploader {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Uploader").field("url", &self.url).finish_non_exhaustive()
+        f.debug_struct("Uploader")
+            .field("url", &self.url)
+            .finish_non_exhaustive()
     }
 }
 
@@ -74,7 +76,10 @@ impl Uploader {
             let message = serde_json::from_slice::<Message>(&body)
                 .map(|m| m.message)
                 .unwrap_or_else(|_| status.canonical_reason().unwrap_or("error").to_owned());
-            return Err(UploadError::Rejected { status: status.as_u16(), message });
+            return Err(UploadError::Rejected {
+                status: status.as_u16(),
+                message,
+            });
         }
         serde_json::from_slice(&body)
             .map_err(|e| UploadError::Transport(format!("the API's answer is not an entry: {e}")))

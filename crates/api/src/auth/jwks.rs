@@ -56,7 +56,9 @@ pub struct Jwks {
 
 impl std::fmt::Debug for Jwks {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Jwks").field("issuer", &self.issuer).finish_non_exhaustive()
+        f.debug_struct("Jwks")
+            .field("issuer", &self.issuer)
+            .finish_non_exhaustive()
     }
 }
 
@@ -104,7 +106,10 @@ impl Jwks {
     }
 
     fn lookup(&self, kid: Option<&str>, fresh_only: bool) -> Option<Arc<DecodingKey>> {
-        let cached = self.cached.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let cached = self
+            .cached
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         if fresh_only && cached.fetched.is_none_or(|at| at.elapsed() >= MAX_AGE) {
             return None;
         }
@@ -121,11 +126,16 @@ impl Jwks {
         let mut usable = Vec::new();
         for jwk in &set.keys {
             let is_rsa = matches!(jwk.algorithm, AlgorithmParameters::RSA(_));
-            let for_signing = matches!(jwk.common.public_key_use, None | Some(PublicKeyUse::Signature));
+            let for_signing = matches!(
+                jwk.common.public_key_use,
+                None | Some(PublicKeyUse::Signature)
+            );
             if !is_rsa || !for_signing {
                 continue;
             }
-            let Ok(key) = DecodingKey::from_jwk(jwk) else { continue };
+            let Ok(key) = DecodingKey::from_jwk(jwk) else {
+                continue;
+            };
             let key = Arc::new(key);
             if let Some(kid) = &jwk.common.key_id {
                 keys.insert(kid.clone(), key.clone());
@@ -133,9 +143,20 @@ impl Jwks {
             usable.push(key);
         }
         tracing::info!(issuer = %self.issuer, keys = usable.len(), "fetched the issuer's keys");
-        let only = if usable.len() == 1 { usable.pop() } else { None };
-        let mut cached = self.cached.write().unwrap_or_else(|poisoned| poisoned.into_inner());
-        *cached = Cached { keys, only, fetched: Some(Instant::now()) };
+        let only = if usable.len() == 1 {
+            usable.pop()
+        } else {
+            None
+        };
+        let mut cached = self
+            .cached
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        *cached = Cached {
+            keys,
+            only,
+            fetched: Some(Instant::now()),
+        };
         Ok(())
     }
 

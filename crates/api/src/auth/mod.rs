@@ -91,7 +91,10 @@ impl Verifier {
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         validation.leeway = LEEWAY;
         validation.validate_nbf = true;
-        Self { jwks: Jwks::new(issuer.to_owned(), http), validation }
+        Self {
+            jwks: Jwks::new(issuer.to_owned(), http),
+            validation,
+        }
     }
 
     /// Checks the value of an `Authorization` header.
@@ -100,12 +103,17 @@ impl Verifier {
         let header = jsonwebtoken::decode_header(token)
             .map_err(|_| AuthError::Invalid("the token is not a JWT".into()))?;
         if header.alg != Algorithm::RS256 {
-            return Err(AuthError::Invalid(format!("algorithm {:?} is not allowed", header.alg)));
+            return Err(AuthError::Invalid(format!(
+                "algorithm {:?} is not allowed",
+                header.alg
+            )));
         }
-        if let Some(typ) = &header.typ {
-            if !ACCEPTED_TYPES.contains(&typ.to_ascii_lowercase().as_str()) {
-                return Err(AuthError::Invalid(format!("token type {typ:?} is not an access token")));
-            }
+        if let Some(typ) = &header.typ
+            && !ACCEPTED_TYPES.contains(&typ.to_ascii_lowercase().as_str())
+        {
+            return Err(AuthError::Invalid(format!(
+                "token type {typ:?} is not an access token"
+            )));
         }
         let key = self.jwks.key(header.kid.as_deref()).await.map_err(|e| {
             tracing::debug!(error = %e, "no key for token");
@@ -113,7 +121,10 @@ impl Verifier {
         })?;
         let data = jsonwebtoken::decode::<Claims>(token, &key, &self.validation)
             .map_err(|e| AuthError::Invalid(describe(e.kind()).into()))?;
-        Ok(Principal { subject: data.claims.sub, scopes: scopes(data.claims.scope, data.claims.scp) })
+        Ok(Principal {
+            subject: data.claims.sub,
+            scopes: scopes(data.claims.scope, data.claims.scp),
+        })
     }
 }
 
@@ -133,8 +144,11 @@ fn bearer_token(authorization: Option<&str>) -> Result<&str, AuthError> {
 }
 
 fn scopes(scope: Option<String>, scp: Option<Scopes>) -> HashSet<String> {
-    let mut all: HashSet<String> =
-        scope.iter().flat_map(|s| s.split_ascii_whitespace()).map(str::to_owned).collect();
+    let mut all: HashSet<String> = scope
+        .iter()
+        .flat_map(|s| s.split_ascii_whitespace())
+        .map(str::to_owned)
+        .collect();
     match scp {
         Some(Scopes::List(list)) => all.extend(list),
         Some(Scopes::Text(text)) => all.extend(text.split_ascii_whitespace().map(str::to_owned)),
@@ -169,9 +183,15 @@ mod tests {
 
     #[test]
     fn another_scheme_counts_as_no_token() {
-        assert!(matches!(bearer_token(Some("Basic abc")), Err(AuthError::Missing)));
+        assert!(matches!(
+            bearer_token(Some("Basic abc")),
+            Err(AuthError::Missing)
+        ));
         assert!(matches!(bearer_token(None), Err(AuthError::Missing)));
-        assert!(matches!(bearer_token(Some("Bearer ")), Err(AuthError::Invalid(_))));
+        assert!(matches!(
+            bearer_token(Some("Bearer ")),
+            Err(AuthError::Invalid(_))
+        ));
     }
 
     #[test]
@@ -183,7 +203,10 @@ mod tests {
 
     #[test]
     fn a_scope_must_match_whole_not_as_a_prefix() {
-        let principal = Principal { subject: "x".into(), scopes: scopes(Some("batch:uploads".into()), None) };
+        let principal = Principal {
+            subject: "x".into(),
+            scopes: scopes(Some("batch:uploads".into()), None),
+        };
 
         assert!(principal.require("batch:upload").is_err());
     }

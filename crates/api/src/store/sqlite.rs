@@ -4,10 +4,10 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
+use sqlx::Row;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqliteRow, SqliteSynchronous,
 };
-use sqlx::Row;
 
 use super::{Store, StoreError};
 use crate::entry::{Entry, NewEntry};

@@ -60,8 +60,10 @@ pub trait Store: Send + Sync + 'static {
     fn register_api(&self, api: &Api) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// The client with `client_id`.
-    fn client(&self, client_id: &str)
-    -> impl Future<Output = Result<Option<Client>, StoreError>> + Send;
+    fn client(
+        &self,
+        client_id: &str,
+    ) -> impl Future<Output = Result<Option<Client>, StoreError>> + Send;
 
     /// The scopes `client_id` was granted for `audience`, if any grant exists.
     fn granted_scopes(

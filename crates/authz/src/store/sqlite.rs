@@ -81,9 +81,8 @@ impl Store for SqliteStore {
                 .await?;
         row.map(|row| {
             let hash: Vec<u8> = row.try_get("secret_sha256")?;
-            let hash = <[u8; 32]>::try_from(hash.as_slice()).map_err(|_| {
-                sqlx::Error::Decode("secret_sha256 is not 32 bytes".into())
-            })?;
+            let hash = <[u8; 32]>::try_from(hash.as_slice())
+                .map_err(|_| sqlx::Error::Decode("secret_sha256 is not 32 bytes".into()))?;
             Ok(Client {
                 client_id: row.try_get("client_id")?,
                 name: row.try_get("name")?,
@@ -133,7 +132,7 @@ impl Store for SqliteStore {
         let rows = sqlx::query(
             "SELECT c.client_id, c.name, c.created_at, g.audience, g.scopes \
              FROM clients c LEFT JOIN client_grants g ON g.client_id = c.client_id \
-             ORDER BY c.created_at, c.client_id, g.audience",
+             ORDER BY c.rowid, g.audience",
         )
         .fetch_all(&self.pool)
         .await?;
@@ -153,7 +152,10 @@ impl Store for SqliteStore {
             if let (Some(audience), Some(scopes), Some(client)) =
                 (audience, scopes, clients.last_mut())
             {
-                client.grants.push(Grant { audience, scopes: split_scopes(&scopes) });
+                client.grants.push(Grant {
+                    audience,
+                    scopes: split_scopes(&scopes),
+                });
             }
         }
         Ok(clients)

@@ -7,17 +7,18 @@
 //! [`Record::Invalid`] and the next row is read. An I/O error ends the file
 //! after one last invalid record saying so.
 
-use std::fs::File;
-use std::io::BufReader;
 use std::sync::Arc;
 
 use csv::{ErrorKind, StringRecord};
 
+use super::lines::LineIndex;
+use super::{CsvFile, CsvReader};
 use crate::entry::{Entry, Origin, Record};
 
 /// Records from the rows of a CSV file, each mapped by `map`.
 pub(super) struct CsvRows<F> {
-    reader: csv::Reader<BufReader<File>>,
+    reader: CsvReader,
+    lines: LineIndex,
     row: StringRecord,
     file: Arc<str>,
     map: F,
@@ -28,18 +29,33 @@ impl<F> CsvRows<F>
 where
     F: FnMut(&StringRecord) -> Result<Entry, String>,
 {
-    /// Rows read from `reader`, which is positioned after the header.
-    pub(super) fn new(reader: csv::Reader<BufReader<File>>, file: Arc<str>, map: F) -> Self {
-        CsvRows { reader, row: StringRecord::new(), file, map, done: false }
+    /// The rows after the header of `csv`.
+    pub(super) fn new(csv: CsvFile, file: Arc<str>, map: F) -> Self {
+        let CsvFile { reader, lines, .. } = csv;
+        CsvRows {
+            reader,
+            lines,
+            row: StringRecord::new(),
+            file,
+            map,
+            done: false,
+        }
     }
 
-    fn origin(&self, line: u64) -> Origin {
-        Origin { file: Arc::clone(&self.file), line }
+    /// The origin of a record the csv crate places at `position`.
+    fn origin(&self, position: Option<&csv::Position>) -> Origin {
+        let line = match position {
+            Some(position) => self.lines.line_at(position.byte()),
+            None => self.reader.position().line(),
+        };
+        Origin {
+            file: Arc::clone(&self.file),
+            line,
+        }
     }
 
     fn mapped(&mut self) -> Record {
-        let line = self.row.position().map_or_else(|| self.reader.position().line(), |p| p.line());
-        let origin = self.origin(line);
+        let origin = self.origin(self.row.position());
         match (self.map)(&self.row) {
             Ok(entry) => Record::Entry(origin, entry),
             Err(reason) => Record::Invalid(origin, reason),
@@ -47,9 +63,11 @@ where
     }
 
     fn failed(&mut self, error: &csv::Error) -> Record {
-        let line = error.position().map_or_else(|| self.reader.position().line(), |p| p.line());
+        let origin = self.origin(error.position());
         let reason = match error.kind() {
-            ErrorKind::UnequalLengths { expected_len, len, .. } => {
+            ErrorKind::UnequalLengths {
+                expected_len, len, ..
+            } => {
                 format!("the row has {len} fields, the header has {expected_len}")
             }
             ErrorKind::Utf8 { err, .. } => {
@@ -60,7 +78,7 @@ where
                 format!("reading stopped: {error}")
             }
         };
-        Record::Invalid(self.origin(line), reason)
+        Record::Invalid(origin, reason)
     }
 }
 

@@ -47,7 +47,11 @@ pub enum OpenError {
     DuplicateColumn { file: String, column: String },
     /// A bad line in a user map.
     #[error("reading {file}:{line}: {reason}")]
-    UserMap { file: String, line: u64, reason: String },
+    UserMap {
+        file: String,
+        line: u64,
+        reason: String,
+    },
     /// The thread that parses a JSON array cannot be started.
     #[error("reading {file}: cannot start the reader thread: {error}")]
     Thread { file: String, error: io::Error },
@@ -66,7 +70,9 @@ pub struct ParseFormatError {
 pub enum TimeZoneError {
     /// The operating system did not tell the zone.
     #[error("cannot tell the machine's time zone ({error}); pass --tz, e.g. --tz Europe/Berlin")]
-    Unknown { error: iana_time_zone::GetTimezoneError },
+    Unknown {
+        error: iana_time_zone::GetTimezoneError,
+    },
     /// The operating system named a zone the IANA database does not have.
     #[error(
         "the machine's time zone \"{name}\" is not in the IANA database; \

@@ -41,11 +41,17 @@ pub(super) fn open(
 ) -> Result<Records, OpenError> {
     let reader = open_file(path, &file)?;
     let (sender, receiver) = mpsc::sync_channel(IN_FLIGHT);
-    let parse = Parse { file: Arc::clone(&file), default_project: options.default_project.clone() };
+    let parse = Parse {
+        file: Arc::clone(&file),
+        default_project: options.default_project.clone(),
+    };
     thread::Builder::new()
         .name("json-reader".to_owned())
         .spawn(move || parse.run(reader, &sender))
-        .map_err(|error| OpenError::Thread { file: file.to_string(), error })?;
+        .map_err(|error| OpenError::Thread {
+            file: file.to_string(),
+            error,
+        })?;
     Ok(Records::new(Received(receiver)))
 }
 
@@ -69,9 +75,16 @@ struct Parse {
 impl Parse {
     fn run(self, reader: impl Read, sender: &SyncSender<Record>) {
         let lines = Rc::new(Lines::default());
-        let counted = LineCounter { inner: reader, lines: Rc::clone(&lines) };
+        let counted = LineCounter {
+            inner: reader,
+            lines: Rc::clone(&lines),
+        };
         let mut parser = serde_json::Deserializer::from_reader(counted);
-        let elements = Elements { parse: &self, lines: &lines, sender };
+        let elements = Elements {
+            parse: &self,
+            lines: &lines,
+            sender,
+        };
         let result = parser.deserialize_seq(elements).and_then(|()| parser.end());
         if let Err(error) = result {
             // serde_json reports line 0 for I/O errors, which have no place.
@@ -79,20 +92,26 @@ impl Parse {
                 .ok()
                 .filter(|&line| line > 0)
                 .unwrap_or_else(|| lines.current());
-            let reason = native::malformed(&error);
+            let reason = if error.is_io() {
+                format!("reading stopped: {error}")
+            } else {
+                native::malformed(&error)
+            };
             // A send fails only when the caller has stopped listening.
             let _ = sender.send(Record::Invalid(self.origin(line), reason));
         }
     }
 
     fn origin(&self, line: u64) -> Origin {
-        Origin { file: Arc::clone(&self.file), line }
+        Origin {
+            file: Arc::clone(&self.file),
+            line,
+        }
     }
 
     fn record(&self, value: Value, line: u64) -> Record {
         let origin = self.origin(line);
-        match native::from_json(value).and_then(|f| f.into_entry(self.default_project.as_deref()))
-        {
+        match native::from_json(value).and_then(|f| f.into_entry(self.default_project.as_deref())) {
             Ok(entry) => Record::Entry(origin, entry),
             Err(reason) => Record::Invalid(origin, reason),
         }
@@ -140,7 +159,11 @@ struct Lines {
 
 impl Default for Lines {
     fn default() -> Self {
-        Lines { current: Cell::new(1), waiting: Cell::new(false), start: Cell::new(1) }
+        Lines {
+            current: Cell::new(1),
+            waiting: Cell::new(false),
+            start: Cell::new(1),
+        }
     }
 }
 
@@ -271,7 +294,10 @@ mod tests {
 
         let records = read(content);
 
-        assert_eq!(records, ["2: u", "4: malformed JSON at column 10: expected `:`"]);
+        assert_eq!(
+            records,
+            ["2: u", "4: malformed JSON at column 10: expected `:`"]
+        );
     }
 
     #[test]
@@ -288,7 +314,10 @@ mod tests {
     fn trailing_data_after_the_array_is_reported() {
         let records = read("[]\n[]");
 
-        assert_eq!(records, ["2: malformed JSON at column 1: trailing characters"]);
+        assert_eq!(
+            records,
+            ["2: malformed JSON at column 1: trailing characters"]
+        );
     }
 
     #[test]

@@ -27,6 +27,7 @@
 mod csv_rows;
 mod error;
 mod json;
+mod lines;
 mod native;
 mod native_csv;
 mod ndjson;
@@ -115,7 +116,12 @@ impl ReadOptions {
     /// Options that detect the format, map no users and have no default
     /// project.
     pub fn new(tz: Tz) -> Self {
-        ReadOptions { format: None, tz, user_map: None, default_project: None }
+        ReadOptions {
+            format: None,
+            tz,
+            user_map: None,
+            default_project: None,
+        }
     }
 }
 
@@ -162,20 +168,14 @@ pub fn open(path: &Path, options: &ReadOptions) -> Result<Records, OpenError> {
     match format {
         Some(Format::Json) => json::open(path, file, options),
         Some(Format::Ndjson) => ndjson::open(path, file, options),
-        Some(Format::TogglCsv) => {
-            let (reader, header) = open_csv(path, &file)?;
-            toggl::records(reader, &header, file, options)
-        }
-        Some(Format::Csv) => {
-            let (reader, header) = open_csv(path, &file)?;
-            native_csv::records(reader, &header, file, options)
-        }
+        Some(Format::TogglCsv) => toggl::records(open_csv(path, &file)?, file, options),
+        Some(Format::Csv) => native_csv::records(open_csv(path, &file)?, file, options),
         None => {
-            let (reader, header) = open_csv(path, &file)?;
-            if toggl::is_toggl_header(&header) {
-                toggl::records(reader, &header, file, options)
+            let csv = open_csv(path, &file)?;
+            if toggl::is_toggl_header(&csv.header) {
+                toggl::records(csv, file, options)
             } else {
-                native_csv::records(reader, &header, file, options)
+                native_csv::records(csv, file, options)
             }
         }
     }
@@ -183,12 +183,17 @@ pub fn open(path: &Path, options: &ReadOptions) -> Result<Records, OpenError> {
 
 /// The format a file name tells; `Ok(None)` for `.csv`, whose header decides.
 fn format_from_name(path: &Path, file: &str) -> Result<Option<Format>, OpenError> {
-    let extension = path.extension().and_then(|e| e.to_str()).unwrap_or_default();
+    let extension = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or_default();
     match extension.to_ascii_lowercase().as_str() {
         "json" => Ok(Some(Format::Json)),
         "ndjson" | "jsonl" => Ok(Some(Format::Ndjson)),
         "csv" => Ok(None),
-        _ => Err(OpenError::UnknownFormat { file: file.to_owned() }),
+        _ => Err(OpenError::UnknownFormat {
+            file: file.to_owned(),
+        }),
     }
 }
 
@@ -205,10 +210,15 @@ pub fn machine_time_zone() -> Result<Tz, TimeZoneError> {
 
 /// Opens a file for reading, past a UTF-8 byte order mark if it has one.
 fn open_file(path: &Path, file: &str) -> Result<BufReader<File>, OpenError> {
-    let handle =
-        File::open(path).map_err(|error| OpenError::Open { file: file.to_owned(), error })?;
+    let handle = File::open(path).map_err(|error| OpenError::Open {
+        file: file.to_owned(),
+        error,
+    })?;
     let mut reader = BufReader::new(handle);
-    skip_bom(&mut reader).map_err(|error| OpenError::Io { file: file.to_owned(), error })?;
+    skip_bom(&mut reader).map_err(|error| OpenError::Io {
+        file: file.to_owned(),
+        error,
+    })?;
     Ok(reader)
 }
 
@@ -222,24 +232,42 @@ fn skip_bom(reader: &mut impl BufRead) -> io::Result<()> {
     Ok(())
 }
 
-/// A CSV reader positioned after the header, and the header's names, trimmed.
-fn open_csv(
-    path: &Path,
-    file: &str,
-) -> Result<(csv::Reader<BufReader<File>>, Vec<String>), OpenError> {
-    let mut reader = csv::ReaderBuilder::new().from_reader(open_file(path, file)?);
+/// The CSV reader every CSV format reads through.
+type CsvReader = csv::Reader<lines::Tracked<BufReader<File>>>;
+
+/// A CSV file opened and read up to the end of its header.
+struct CsvFile {
+    reader: CsvReader,
+    /// The header's names, trimmed.
+    header: Vec<String>,
+    lines: lines::LineIndex,
+}
+
+/// Opens a CSV file and reads its header.
+fn open_csv(path: &Path, file: &str) -> Result<CsvFile, OpenError> {
+    let (tracked, lines) = lines::tracked(open_file(path, file)?);
+    let mut reader = csv::ReaderBuilder::new().from_reader(tracked);
     let header = reader
         .headers()
-        .map_err(|error| OpenError::Csv { file: file.to_owned(), error })?
+        .map_err(|error| OpenError::Csv {
+            file: file.to_owned(),
+            error,
+        })?
         .iter()
         .map(|name| name.trim().to_owned())
         .collect();
-    Ok((reader, header))
+    Ok(CsvFile {
+        reader,
+        header,
+        lines,
+    })
 }
 
 /// The index of a header column, ignoring case.
 fn column(header: &[String], name: &str) -> Option<usize> {
-    header.iter().position(|column| column.eq_ignore_ascii_case(name))
+    header
+        .iter()
+        .position(|column| column.eq_ignore_ascii_case(name))
 }
 
 #[cfg(test)]
@@ -284,7 +312,11 @@ mod tests {
 
         let error = open(&path, &ReadOptions::new(Tz::UTC)).unwrap_err();
 
-        assert!(error.to_string().starts_with(&format!("opening {}: ", path.display())));
+        assert!(
+            error
+                .to_string()
+                .starts_with(&format!("opening {}: ", path.display()))
+        );
     }
 
     #[test]
@@ -300,6 +332,22 @@ mod tests {
         assert_eq!(jsonl, Some(Format::Ndjson));
         assert_eq!(ndjson, Some(Format::Ndjson));
         assert_eq!(csv, None);
+    }
+
+    #[test]
+    fn records_can_move_to_another_thread() {
+        fn assert_send_static<T: Send + 'static>() {}
+
+        assert_send_static::<Records>();
+    }
+
+    #[test]
+    fn the_machine_time_zone_is_known_or_the_error_suggests_tz() {
+        let zone = machine_time_zone();
+
+        if let Err(error) = zone {
+            assert!(error.to_string().contains("pass --tz"), "{error}");
+        }
     }
 
     #[test]

@@ -13,8 +13,15 @@ use serde_json::Value;
 use crate::entry::Entry;
 
 /// The field names, in the order the API documents them.
-pub(super) const NAMES: [&str; 7] =
-    ["user_id", "date", "project", "hours", "description", "task", "billable"];
+pub(super) const NAMES: [&str; 7] = [
+    "user_id",
+    "date",
+    "project",
+    "hours",
+    "description",
+    "task",
+    "billable",
+];
 
 /// The most hours one entry may have.
 const MAX_HOURS: f64 = 24.0;
@@ -71,7 +78,9 @@ pub(super) fn check_hours(hours: f64) -> Result<(), String> {
     if hours > 0.0 && hours <= MAX_HOURS {
         Ok(())
     } else {
-        Err(format!("hours must be greater than 0 and at most 24, got {hours}"))
+        Err(format!(
+            "hours must be greater than 0 and at most 24, got {hours}"
+        ))
     }
 }
 
@@ -79,7 +88,10 @@ pub(super) fn check_hours(hours: f64) -> Result<(), String> {
 /// with the API's types (`null` counts as absent).
 pub(super) fn from_json(value: Value) -> Result<Fields, String> {
     let Value::Object(object) = value else {
-        return Err(format!("an entry must be a JSON object, got {}", describe(&value)));
+        return Err(format!(
+            "an entry must be a JSON object, got {}",
+            describe(&value)
+        ));
     };
     let mut fields = Fields::default();
     for (name, value) in object {
@@ -117,7 +129,10 @@ fn boolean(name: &str, value: &Value) -> Result<Option<bool>, String> {
     match value {
         Value::Null => Ok(None),
         Value::Bool(b) => Ok(Some(*b)),
-        other => Err(format!("{name} must be true or false, got {}", describe(other))),
+        other => Err(format!(
+            "{name} must be true or false, got {}",
+            describe(other)
+        )),
     }
 }
 
@@ -138,7 +153,10 @@ pub(super) fn malformed(error: &serde_json::Error) -> String {
     let message = error.to_string();
     let suffix = format!(" at line {} column {}", error.line(), error.column());
     match message.strip_suffix(&suffix) {
-        Some(code) => format!("malformed JSON at column {}: {code}", error.column()),
+        Some(code) if error.column() > 0 => {
+            format!("malformed JSON at column {}: {code}", error.column())
+        }
+        Some(code) => format!("malformed JSON: {code}"),
         None => format!("malformed JSON: {message}"),
     }
 }
@@ -186,9 +204,18 @@ mod tests {
             entry(value)
         };
 
-        assert_eq!(with(json!(30)).unwrap_err(), "hours must be greater than 0 and at most 24, got 30");
-        assert_eq!(with(json!(0)).unwrap_err(), "hours must be greater than 0 and at most 24, got 0");
-        assert_eq!(with(json!("2")).unwrap_err(), "hours must be a number, got \"2\"");
+        assert_eq!(
+            with(json!(30)).unwrap_err(),
+            "hours must be greater than 0 and at most 24, got 30"
+        );
+        assert_eq!(
+            with(json!(0)).unwrap_err(),
+            "hours must be greater than 0 and at most 24, got 0"
+        );
+        assert_eq!(
+            with(json!("2")).unwrap_err(),
+            "hours must be a number, got \"2\""
+        );
         assert!(with(json!(24)).is_ok());
     }
 
@@ -198,7 +225,10 @@ mod tests {
 
         let reason = entry(value).unwrap_err();
 
-        assert!(reason.starts_with("date \"2025-03-03\" is not an RFC 3339"), "{reason}");
+        assert!(
+            reason.starts_with("date \"2025-03-03\" is not an RFC 3339"),
+            "{reason}"
+        );
     }
 
     #[test]
@@ -214,14 +244,23 @@ mod tests {
     fn a_missing_project_takes_the_default_when_there_is_one() {
         let value = json!({"user_id": "u", "date": "2025-03-03T09:00:00Z", "hours": 1});
 
-        let entry = from_json(value).unwrap().into_entry(Some("Internal")).unwrap();
+        let entry = from_json(value)
+            .unwrap()
+            .into_entry(Some("Internal"))
+            .unwrap();
 
         assert_eq!(entry.project, "Internal");
     }
 
     #[test]
     fn a_value_that_is_not_an_object_is_rejected_by_kind() {
-        assert_eq!(entry(json!([1])).unwrap_err(), "an entry must be a JSON object, got an array");
-        assert_eq!(entry(json!(7)).unwrap_err(), "an entry must be a JSON object, got 7");
+        assert_eq!(
+            entry(json!([1])).unwrap_err(),
+            "an entry must be a JSON object, got an array"
+        );
+        assert_eq!(
+            entry(json!(7)).unwrap_err(),
+            "an entry must be a JSON object, got 7"
+        );
     }
 }

@@ -6,15 +6,13 @@
 //! there. Names are matched exactly (after trimming), as the API spells them.
 //! An empty value counts as absent.
 
-use std::fs::File;
-use std::io::BufReader;
 use std::sync::Arc;
 
 use csv::StringRecord;
 
 use super::csv_rows::{CsvRows, field};
 use super::native::{Fields, NAMES};
-use super::{OpenError, ReadOptions, Records};
+use super::{CsvFile, OpenError, ReadOptions, Records};
 
 /// The columns every native CSV file must have.
 const REQUIRED: [&str; 4] = ["user_id", "date", "project", "hours"];
@@ -27,23 +25,36 @@ impl Columns {
         let mut columns = [None; NAMES.len()];
         for (index, name) in header.iter().enumerate() {
             let Some(slot) = NAMES.iter().position(|known| known == name) else {
-                return Err(OpenError::UnknownColumn { file: file.into(), column: name.clone() });
+                return Err(OpenError::UnknownColumn {
+                    file: file.into(),
+                    column: name.clone(),
+                });
             };
             if columns[slot].replace(index).is_some() {
-                return Err(OpenError::DuplicateColumn { file: file.into(), column: name.clone() });
+                return Err(OpenError::DuplicateColumn {
+                    file: file.into(),
+                    column: name.clone(),
+                });
             }
         }
         let columns = Columns(columns);
-        match REQUIRED.into_iter().find(|name| columns.index(name).is_none()) {
-            Some(missing) => {
-                Err(OpenError::MissingColumn { file: file.into(), column: missing.into() })
-            }
+        match REQUIRED
+            .into_iter()
+            .find(|name| columns.index(name).is_none())
+        {
+            Some(missing) => Err(OpenError::MissingColumn {
+                file: file.into(),
+                column: missing.into(),
+            }),
             None => Ok(columns),
         }
     }
 
     fn index(&self, name: &str) -> Option<usize> {
-        NAMES.iter().position(|known| *known == name).and_then(|slot| self.0[slot])
+        NAMES
+            .iter()
+            .position(|known| *known == name)
+            .and_then(|slot| self.0[slot])
     }
 
     fn text(&self, row: &StringRecord, name: &str) -> Option<String> {
@@ -58,33 +69,39 @@ impl Columns {
             hours: self.text(row, "hours").map(|v| hours(&v)).transpose()?,
             description: self.text(row, "description"),
             task: self.text(row, "task"),
-            billable: self.text(row, "billable").map(|v| billable(&v)).transpose()?,
+            billable: self
+                .text(row, "billable")
+                .map(|v| billable(&v))
+                .transpose()?,
         })
     }
 }
 
 fn hours(value: &str) -> Result<f64, String> {
-    value.parse().map_err(|_| format!("hours must be a number, got \"{value}\""))
+    value
+        .parse()
+        .map_err(|_| format!("hours must be a number, got \"{value}\""))
 }
 
 fn billable(value: &str) -> Result<bool, String> {
     match value.to_ascii_lowercase().as_str() {
         "true" | "yes" | "1" => Ok(true),
         "false" | "no" | "0" => Ok(false),
-        _ => Err(format!("billable must be true, false, yes, no, 1 or 0, got \"{value}\"")),
+        _ => Err(format!(
+            "billable must be true, false, yes, no, 1 or 0, got \"{value}\""
+        )),
     }
 }
 
-/// Records from the rows after `header`.
+/// Records from the rows of a native CSV file.
 pub(super) fn records(
-    reader: csv::Reader<BufReader<File>>,
-    header: &[String],
+    csv: CsvFile,
     file: Arc<str>,
     options: &ReadOptions,
 ) -> Result<Records, OpenError> {
-    let columns = Columns::from_header(header, &file)?;
+    let columns = Columns::from_header(&csv.header, &file)?;
     let default_project = options.default_project.clone();
-    let rows = CsvRows::new(reader, file, move |row: &StringRecord| {
+    let rows = CsvRows::new(csv, file, move |row: &StringRecord| {
         columns.fields(row)?.into_entry(default_project.as_deref())
     });
     Ok(Records::new(rows))
@@ -144,7 +161,13 @@ mod tests {
         assert_eq!(
             records,
             vec![
-                Record::Entry(Origin { file: Arc::clone(&file), line: 2 }, first),
+                Record::Entry(
+                    Origin {
+                        file: Arc::clone(&file),
+                        line: 2
+                    },
+                    first
+                ),
                 Record::Entry(Origin { file, line: 3 }, second),
             ]
         );
@@ -210,7 +233,10 @@ mod tests {
 
         assert_eq!(
             error.to_string(),
-            format!("reading {}: the header has no \"hours\" column", path.display())
+            format!(
+                "reading {}: the header has no \"hours\" column",
+                path.display()
+            )
         );
     }
 

@@ -44,11 +44,14 @@ struct Lines {
 
 impl Lines {
     fn origin(&self) -> Origin {
-        Origin { file: Arc::clone(&self.file), line: self.line }
+        Origin {
+            file: Arc::clone(&self.file),
+            line: self.line,
+        }
     }
 
     fn record(&self) -> Record {
-        let parsed = serde_json::from_slice(&self.buffer)
+        let parsed = serde_json::from_slice(self.buffer.trim_ascii_end())
             .map_err(|error| native::malformed(&error))
             .and_then(native::from_json)
             .and_then(|fields| fields.into_entry(self.default_project.as_deref()));
@@ -72,7 +75,10 @@ impl Iterator for Lines {
                 Ok(_) => return Some(self.record()),
                 Err(error) => {
                     self.done = true;
-                    return Some(Record::Invalid(self.origin(), format!("reading stopped: {error}")));
+                    return Some(Record::Invalid(
+                        self.origin(),
+                        format!("reading stopped: {error}"),
+                    ));
                 }
             }
         }
@@ -99,11 +105,17 @@ mod tests {
                        {\"user_id\":\"u-3\",\"date\":\"2025-03-03\",\"project\":\"P\",\"hours\":1}\r\n\
                        {\"user_id\":\"u-4\",\"date\":\"2025-03-04T08:00:00Z\",\"hours\":2,\"billable\":false}";
         std::fs::write(&path, content).unwrap();
-        let options = ReadOptions { default_project: Some("Internal".into()), ..ReadOptions::new(Tz::UTC) };
+        let options = ReadOptions {
+            default_project: Some("Internal".into()),
+            ..ReadOptions::new(Tz::UTC)
+        };
 
         let records: Vec<Record> = open(&path, &options).unwrap().collect();
 
-        let at = |line| Origin { file: Arc::from(path.display().to_string()), line };
+        let at = |line| Origin {
+            file: Arc::from(path.display().to_string()),
+            line,
+        };
         let first = Entry {
             user_id: "u-1".into(),
             date: "2025-03-03T09:00:00+01:00".into(),
@@ -125,7 +137,7 @@ mod tests {
             records,
             [
                 Record::Entry(at(1), first),
-                Record::Invalid(at(3), "malformed JSON at column 27: EOF while parsing a value".into()),
+                Record::Invalid(at(3), "malformed JSON at column 24: EOF while parsing a value".into()),
                 Record::Invalid(
                     at(4),
                     "date \"2025-03-03\" is not an RFC 3339 date-time such as 2025-03-03T09:00:00+01:00"

@@ -11,7 +11,9 @@
 //!   ignored, so `Amount (EUR)` or an extra column changes nothing.
 //! - `hours` comes from `Duration` (`H+:MM:SS`), never from End minus Start:
 //!   across a DST change the wall-clock difference is off by an hour. It is
-//!   rounded to 4 decimal places, like every reader's hours.
+//!   rounded to 4 decimal places. Any number of hour digits parses, but a
+//!   duration over 24 hours is invalid here, with its line, because the API
+//!   would refuse it without one.
 //! - `date` is Start date and Start time, local wall-clock time in the
 //!   exporter's zone (Toggl writes no offset), as RFC 3339 with that zone's
 //!   offset. A time the clocks skipped cannot have been recorded and is
@@ -22,8 +24,6 @@
 //! - `Billable` follows the exporter's UI language, so `Yes`/`No` come
 //!   translated (a real Japanese export says `いいえ`).
 
-use std::fs::File;
-use std::io::BufReader;
 use std::sync::Arc;
 
 use chrono::offset::LocalResult;
@@ -32,7 +32,7 @@ use chrono_tz::Tz;
 use csv::StringRecord;
 
 use super::csv_rows::{CsvRows, field};
-use super::{OpenError, ReadOptions, Records, UserMap, column};
+use super::{CsvFile, OpenError, ReadOptions, Records, UserMap, column};
 use crate::entry::Entry;
 
 /// Header names only Toggl uses; any one of them makes a `.csv` a Toggl file.
@@ -50,23 +50,28 @@ const MAX_SECONDS: u64 = 24 * 3600;
 
 /// Whether a CSV header is Toggl's rather than the API's own.
 pub(super) fn is_toggl_header(header: &[String]) -> bool {
-    TOGGL_NAMES.iter().any(|name| column(header, name).is_some())
+    TOGGL_NAMES
+        .iter()
+        .any(|name| column(header, name).is_some())
 }
 
-/// Records from the rows after a Toggl `header`.
+/// Records from the rows of a Toggl export.
 pub(super) fn records(
-    reader: csv::Reader<BufReader<File>>,
-    header: &[String],
+    csv: CsvFile,
     file: Arc<str>,
     options: &ReadOptions,
 ) -> Result<Records, OpenError> {
     let rows = Rows {
-        columns: Columns::from_header(header, &file)?,
+        columns: Columns::from_header(&csv.header, &file)?,
         tz: options.tz,
         user_map: options.user_map.clone(),
         default_project: options.default_project.clone(),
     };
-    Ok(Records::new(CsvRows::new(reader, file, move |row: &StringRecord| rows.entry(row))))
+    Ok(Records::new(CsvRows::new(
+        csv,
+        file,
+        move |row: &StringRecord| rows.entry(row),
+    )))
 }
 
 /// Where the columns this reader uses are.
@@ -102,7 +107,9 @@ impl Columns {
             duration: required("Duration")?,
         };
         if columns.user.is_none() && columns.email.is_none() {
-            return Err(OpenError::MissingUserColumn { file: file.to_owned() });
+            return Err(OpenError::MissingUserColumn {
+                file: file.to_owned(),
+            });
         }
         Ok(columns)
     }
@@ -127,7 +134,9 @@ impl Rows {
             self.tz,
         )?;
         let hours = hours(field(row, Some(columns.duration)))?;
-        let billable = optional(field(row, columns.billable)).map(billable).transpose()?;
+        let billable = optional(field(row, columns.billable))
+            .map(billable)
+            .transpose()?;
         Ok(Entry {
             user_id,
             date,
@@ -186,12 +195,15 @@ fn start(date: &str, time: &str, tz: Tz) -> Result<String, String> {
 
 /// Hours from a `H+:MM:SS` duration, rounded to 4 decimal places.
 fn hours(duration: &str) -> Result<f64, String> {
-    let seconds = seconds(duration).ok_or_else(|| format!("duration \"{duration}\" is not HH:MM:SS"))?;
+    let seconds =
+        seconds(duration).ok_or_else(|| format!("duration \"{duration}\" is not HH:MM:SS"))?;
     if seconds == 0 {
         return Err(format!("duration \"{duration}\" is zero"));
     }
     if seconds > MAX_SECONDS {
-        return Err(format!("duration \"{duration}\" is over 24 hours, the most the API takes"));
+        return Err(format!(
+            "duration \"{duration}\" is over 24 hours, the most the API takes"
+        ));
     }
     // At most 86 400, so exact in an f64.
     let hours = seconds as f64 / 3600.0;
@@ -207,7 +219,9 @@ fn seconds(duration: &str) -> Option<u64> {
     }
     let number = |part: &str, digits: std::ops::RangeInclusive<usize>| {
         let all_digits = !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit());
-        (all_digits && digits.contains(&part.len())).then(|| part.parse::<u64>().ok()).flatten()
+        (all_digits && digits.contains(&part.len()))
+            .then(|| part.parse::<u64>().ok())
+            .flatten()
     };
     let (hours, minutes, secs) = (number(h, 1..=9)?, number(m, 2..=2)?, number(s, 2..=2)?);
     (minutes < 60 && secs < 60).then_some(hours * 3600 + minutes * 60 + secs)
@@ -234,9 +248,14 @@ mod tests {
     use super::*;
     use crate::entry::{Origin, Record};
 
-    const SAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/samples/toggl.csv");
-    const EXAMPLE: &str =
-        concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/toggl-detailed-2025-03.csv");
+    const SAMPLE: &str = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/samples/toggl.csv"
+    );
+    const EXAMPLE: &str = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/toggl-detailed-2025-03.csv"
+    );
     const HEADER: &str = "User,Email,Client,Project,Task,Description,Billable,Start date,\
                           Start time,End date,End time,Duration,Tags,Amount (USD)";
 
@@ -249,7 +268,10 @@ mod tests {
     }
 
     fn origin(path: &Path, line: u64) -> Origin {
-        Origin { file: Arc::from(path.display().to_string()), line }
+        Origin {
+            file: Arc::from(path.display().to_string()),
+            line,
+        }
     }
 
     fn write(dir: &tempfile::TempDir, content: &str) -> PathBuf {
@@ -260,7 +282,10 @@ mod tests {
 
     /// A one-row export with the sample's header and the given row.
     fn one_row(dir: &tempfile::TempDir, row: &str) -> Vec<Record> {
-        read(&write(dir, &format!("\u{feff}{HEADER}\n{row}\n")), &berlin())
+        read(
+            &write(dir, &format!("\u{feff}{HEADER}\n{row}\n")),
+            &berlin(),
+        )
     }
 
     fn entry(user_id: &str, date: &str, project: &str, hours: f64) -> Entry {
@@ -275,64 +300,104 @@ mod tests {
         }
     }
 
-    fn described(entry: Entry, description: &str, task: Option<&str>, billable: bool) -> Entry {
-        Entry {
-            description: Some(description.into()),
-            task: task.map(Into::into),
-            billable: Some(billable),
-            ..entry
-        }
-    }
-
     const AVERY: &str = "avery.quill@example.com";
     const BRAM: &str = "bram.okonkwo@example.org";
     const EMILIE: &str = "emilie.fournier@example.fr";
 
-    /// The shared sample's records other than row 6 (the one without a
-    /// project), as the README's table gives them, with their lines.
-    fn sample_rows_but_six(path: &Path) -> [(usize, Record); 7] {
-        let record = |line, entry| Record::Entry(origin(path, line), entry);
-        [
-            (0, record(2, described(
-                entry(AVERY, "2025-03-03T09:00:00+01:00", "Website Relaunch", 2.5),
-                "Homepage wireframes", Some("Design"), true,
-            ))),
-            (1, record(3, described(
-                entry(AVERY, "2025-03-03T13:15:00+01:00", "Support Retainer", 0.425),
-                "Call with ops, re: invoice #4411", None, false,
-            ))),
-            (2, record(4, described(
-                entry(BRAM, "2025-03-04T22:45:00+01:00", "POS Integration", 2.5),
-                "Fix \"rounding\" bug in VAT totals", Some("Backend"), true,
-            ))),
-            (3, record(5, described(
-                entry(BRAM, "2025-03-05T10:00:00+01:00", "POS Integration", 0.75),
-                "Deploy checklist:\n- migrate DB\n- smoke test", Some("Ops"), true,
-            ))),
-            (4, record(8, described(
-                entry(EMILIE, "2025-03-06T08:05:12+01:00", "Contract Review", 1.21),
-                "Révision des clauses – NDA", None, true,
-            ))),
-            (6, record(10, described(
-                entry(BRAM, "2025-03-07T09:00:00+01:00", "Website Relaunch", 8.75),
-                "API pagination", Some("Backend"), true,
-            ))),
-            (7, record(11, described(
-                entry(EMILIE, "2025-03-30T01:30:00+01:00", "Contract Review", 1.0),
-                "Weekend filing (DST night)", None, true,
-            ))),
+    /// The shared sample's records as the README's table gives them, each on
+    /// the line its row starts on (row 4 spans lines 5 to 7), with `six` for
+    /// row 6, the one without a project.
+    fn sample_records(path: &Path, six: Record) -> Vec<Record> {
+        let at = |line, entry| Record::Entry(origin(path, line), entry);
+        vec![
+            at(
+                2,
+                Entry {
+                    user_id: AVERY.into(),
+                    date: "2025-03-03T09:00:00+01:00".into(),
+                    project: "Website Relaunch".into(),
+                    hours: 2.5,
+                    description: Some("Homepage wireframes".into()),
+                    task: Some("Design".into()),
+                    billable: Some(true),
+                },
+            ),
+            at(
+                3,
+                Entry {
+                    user_id: AVERY.into(),
+                    date: "2025-03-03T13:15:00+01:00".into(),
+                    project: "Support Retainer".into(),
+                    hours: 0.425,
+                    description: Some("Call with ops, re: invoice #4411".into()),
+                    task: None,
+                    billable: Some(false),
+                },
+            ),
+            at(
+                4,
+                Entry {
+                    user_id: BRAM.into(),
+                    date: "2025-03-04T22:45:00+01:00".into(),
+                    project: "POS Integration".into(),
+                    hours: 2.5,
+                    description: Some("Fix \"rounding\" bug in VAT totals".into()),
+                    task: Some("Backend".into()),
+                    billable: Some(true),
+                },
+            ),
+            at(
+                5,
+                Entry {
+                    user_id: BRAM.into(),
+                    date: "2025-03-05T10:00:00+01:00".into(),
+                    project: "POS Integration".into(),
+                    hours: 0.75,
+                    description: Some("Deploy checklist:\n- migrate DB\n- smoke test".into()),
+                    task: Some("Ops".into()),
+                    billable: Some(true),
+                },
+            ),
+            at(
+                8,
+                Entry {
+                    user_id: EMILIE.into(),
+                    date: "2025-03-06T08:05:12+01:00".into(),
+                    project: "Contract Review".into(),
+                    hours: 1.21,
+                    description: Some("Révision des clauses – NDA".into()),
+                    task: None,
+                    billable: Some(true),
+                },
+            ),
+            six,
+            at(
+                10,
+                Entry {
+                    user_id: BRAM.into(),
+                    date: "2025-03-07T09:00:00+01:00".into(),
+                    project: "Website Relaunch".into(),
+                    hours: 8.75,
+                    description: Some("API pagination".into()),
+                    task: Some("Backend".into()),
+                    billable: Some(true),
+                },
+            ),
+            // The DST night: Duration says one hour where the wall clock
+            // says two.
+            at(
+                11,
+                Entry {
+                    user_id: EMILIE.into(),
+                    date: "2025-03-30T01:30:00+01:00".into(),
+                    project: "Contract Review".into(),
+                    hours: 1.0,
+                    description: Some("Weekend filing (DST night)".into()),
+                    task: None,
+                    billable: Some(true),
+                },
+            ),
         ]
-    }
-
-    fn with_row_six(path: &Path, six: Record) -> Vec<Record> {
-        let mut records: Vec<Record> = Vec::new();
-        for (index, record) in sample_rows_but_six(path) {
-            if index == 6 {
-                records.push(six.clone());
-            }
-            records.push(record);
-        }
-        records
     }
 
     #[test]
@@ -345,26 +410,32 @@ mod tests {
             origin(path, 9),
             "project is empty (pass --default-project to use one)".into(),
         );
-        assert_eq!(records, with_row_six(path, six));
+        assert_eq!(records, sample_records(path, six));
     }
 
     #[test]
     fn the_shared_toggl_sample_row_without_project_takes_the_default_project() {
         let path = Path::new(SAMPLE);
-        let options = ReadOptions { default_project: Some("Internal".into()), ..berlin() };
+        let options = ReadOptions {
+            default_project: Some("Internal".into()),
+            ..berlin()
+        };
 
         let records = read(path, &options);
 
         let six = Record::Entry(
             origin(path, 9),
-            described(
-                entry(AVERY, "2025-03-07T16:00:00+01:00", "Internal", 0.3333),
-                "Admin / timesheets",
-                None,
-                false,
-            ),
+            Entry {
+                user_id: AVERY.into(),
+                date: "2025-03-07T16:00:00+01:00".into(),
+                project: "Internal".into(),
+                hours: 0.3333,
+                description: Some("Admin / timesheets".into()),
+                task: None,
+                billable: Some(false),
+            },
         );
-        assert_eq!(records, with_row_six(path, six));
+        assert_eq!(records, sample_records(path, six));
     }
 
     #[test]
@@ -390,7 +461,10 @@ mod tests {
     fn a_csv_file_with_toggls_header_is_detected_as_toggl() {
         let dir = tempfile::tempdir().unwrap();
 
-        let records = one_row(&dir, "A,a@example.com,,P,,,No,2025-03-03,09:00:00,,,01:00:00,,");
+        let records = one_row(
+            &dir,
+            "A,a@example.com,,P,,,No,2025-03-03,09:00:00,,,01:00:00,,",
+        );
 
         assert!(matches!(&records[..], [Record::Entry(_, entry)] if entry.project == "P"));
     }
@@ -412,12 +486,11 @@ mod tests {
             [
                 Record::Entry(
                     origin(&path, 2),
-                    described(
-                        entry("a@example.com", "2025-03-03T09:00:00+01:00", "P", 0.5),
-                        "two\nlines",
-                        None,
-                        true,
-                    ),
+                    Entry {
+                        description: Some("two\nlines".into()),
+                        billable: Some(true),
+                        ..entry("a@example.com", "2025-03-03T09:00:00+01:00", "P", 0.5)
+                    }
                 ),
                 Record::Entry(
                     origin(&path, 4),
@@ -439,7 +512,10 @@ mod tests {
 
         assert_eq!(
             error.to_string(),
-            format!("reading {}: the header has no \"Duration\" column", path.display())
+            format!(
+                "reading {}: the header has no \"Duration\" column",
+                path.display()
+            )
         );
     }
 
@@ -450,7 +526,10 @@ mod tests {
 
         let error = open(&path, &berlin()).unwrap_err();
 
-        assert!(matches!(error, OpenError::MissingUserColumn { .. }), "{error}");
+        assert!(
+            matches!(error, OpenError::MissingUserColumn { .. }),
+            "{error}"
+        );
     }
 
     #[test]
@@ -468,7 +547,10 @@ mod tests {
         assert_eq!(row("01:30"), "duration \"01:30\" is not HH:MM:SS");
         assert_eq!(row("01:60:00"), "duration \"01:60:00\" is not HH:MM:SS");
         assert_eq!(row("00:00:00"), "duration \"00:00:00\" is zero");
-        assert_eq!(row("100:00:00"), "duration \"100:00:00\" is over 24 hours, the most the API takes");
+        assert_eq!(
+            row("100:00:00"),
+            "duration \"100:00:00\" is over 24 hours, the most the API takes"
+        );
     }
 
     #[test]
@@ -485,7 +567,10 @@ mod tests {
     fn a_start_in_the_dst_gap_is_invalid() {
         let dir = tempfile::tempdir().unwrap();
 
-        let records = one_row(&dir, "A,a@example.com,,P,,,,2025-03-30,02:30:00,,,01:00:00,,");
+        let records = one_row(
+            &dir,
+            "A,a@example.com,,P,,,,2025-03-30,02:30:00,,,01:00:00,,",
+        );
 
         assert_eq!(
             records,
@@ -513,7 +598,10 @@ mod tests {
         for no in ["No", "false", "0", "いいえ", "NEIN", "Non"] {
             assert_eq!(billable(no), Ok(false), "{no}");
         }
-        assert_eq!(billable("maybe"), Err("billable \"maybe\" is neither yes nor no".into()));
+        assert_eq!(
+            billable("maybe"),
+            Err("billable \"maybe\" is neither yes nor no".into())
+        );
     }
 
     #[test]
@@ -528,8 +616,10 @@ mod tests {
              C,c@example.com,,P,,,,2025-03-03,09:00:00,,,01:00:00,,\n"
         );
         let path = write(&dir, &content);
-        let options =
-            ReadOptions { user_map: Some(Arc::new(UserMap::load(&map_path).unwrap())), ..berlin() };
+        let options = ReadOptions {
+            user_map: Some(Arc::new(UserMap::load(&map_path).unwrap())),
+            ..berlin()
+        };
 
         let records = read(&path, &options);
 
@@ -555,11 +645,36 @@ mod tests {
 
         let records = read(&path, &berlin());
 
-        assert!(matches!(
-            &records[..],
-            [Record::Invalid(bad, reason), Record::Entry(good, _)]
-                if bad.line == 2 && good.line == 3 && reason == "the row has 3 fields, the header has 14"
-        ), "{records:?}");
+        assert!(
+            matches!(
+                &records[..],
+                [Record::Invalid(bad, reason), Record::Entry(good, _)]
+                    if bad.line == 2 && good.line == 3 && reason == "the row has 3 fields, the header has 14"
+            ),
+            "{records:?}"
+        );
+    }
+
+    #[test]
+    fn a_row_that_is_not_utf8_is_invalid_and_the_next_row_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("latin1.csv");
+        let mut content = format!("{HEADER}\n").into_bytes();
+        content
+            .extend_from_slice(b"A,a@example.com,,Caf\xe9,,,,2025-03-03,09:00:00,,,01:00:00,,\n");
+        content.extend_from_slice(b"A,a@example.com,,P,,,,2025-03-03,10:00:00,,,01:00:00,,\n");
+        std::fs::write(&path, content).unwrap();
+
+        let records = read(&path, &berlin());
+
+        assert!(
+            matches!(
+                &records[..],
+                [Record::Invalid(bad, reason), Record::Entry(good, _)]
+                    if bad.line == 2 && good.line == 3 && reason == "field 4 is not valid UTF-8"
+            ),
+            "{records:?}"
+        );
     }
 
     #[test]

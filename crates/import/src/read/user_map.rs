@@ -14,7 +14,7 @@ use std::path::Path;
 
 use csv::StringRecord;
 
-use super::{OpenError, open_file};
+use super::{OpenError, lines, open_file};
 
 /// Identities in exports mapped to API `user_id`s.
 #[derive(Debug, Clone, Default)]
@@ -33,20 +33,23 @@ impl UserMap {
     /// message names the file and line.
     pub fn load(path: &Path) -> Result<Self, OpenError> {
         let file = path.display().to_string();
-        let mut reader =
-            csv::ReaderBuilder::new().flexible(true).from_reader(open_file(path, &file)?);
+        let (tracked, lines) = lines::tracked(open_file(path, &file)?);
+        let mut reader = csv::ReaderBuilder::new()
+            .flexible(true)
+            .from_reader(tracked);
         let mut map = UserMap::default();
         let mut row = StringRecord::new();
         loop {
             match reader.read_record(&mut row) {
                 Ok(false) => return Ok(map),
                 Ok(true) => {
-                    let line = row.position().map_or(0, csv::Position::line);
-                    map.insert(&row, line).map_err(|reason| OpenError::UserMap {
-                        file: file.clone(),
-                        line,
-                        reason,
-                    })?;
+                    let line = lines.line_at(row.position().map_or(0, csv::Position::byte));
+                    map.insert(&row, line)
+                        .map_err(|reason| OpenError::UserMap {
+                            file: file.clone(),
+                            line,
+                            reason,
+                        })?;
                 }
                 Err(error) => return Err(OpenError::Csv { file, error }),
             }
@@ -55,7 +58,9 @@ impl UserMap {
 
     /// The `user_id` for an identity as an export writes it.
     pub fn get(&self, identity: &str) -> Option<&str> {
-        self.users.get(&normalise(identity)).map(|(user_id, _)| user_id.as_str())
+        self.users
+            .get(&normalise(identity))
+            .map(|(user_id, _)| user_id.as_str())
     }
 
     /// How many identities the map has.
@@ -71,7 +76,10 @@ impl UserMap {
     fn insert(&mut self, row: &StringRecord, line: u64) -> Result<(), String> {
         let [identity, user_id] = [0, 1].map(|i| row.get(i).unwrap_or_default().trim());
         if row.len() != 2 {
-            return Err(format!("expected 2 fields (identity, user_id), found {}", row.len()));
+            return Err(format!(
+                "expected 2 fields (identity, user_id), found {}",
+                row.len()
+            ));
         }
         if identity.is_empty() {
             return Err("the identity is empty".to_owned());
@@ -80,9 +88,10 @@ impl UserMap {
             return Err(format!("the user_id for \"{identity}\" is empty"));
         }
         match self.users.entry(normalise(identity)) {
-            Slot::Occupied(first) => {
-                Err(format!("\"{identity}\" is mapped twice (first on line {})", first.get().1))
-            }
+            Slot::Occupied(first) => Err(format!(
+                "\"{identity}\" is mapped twice (first on line {})",
+                first.get().1
+            )),
             Slot::Vacant(slot) => {
                 slot.insert((user_id.to_owned(), line));
                 Ok(())
@@ -94,7 +103,11 @@ impl UserMap {
 /// The form identities are compared in: trimmed, and lower-case if an email.
 fn normalise(identity: &str) -> String {
     let trimmed = identity.trim();
-    if trimmed.contains('@') { trimmed.to_lowercase() } else { trimmed.to_owned() }
+    if trimmed.contains('@') {
+        trimmed.to_lowercase()
+    } else {
+        trimmed.to_owned()
+    }
 }
 
 #[cfg(test)]
@@ -147,7 +160,13 @@ mod tests {
         let empty = empty.unwrap_err().to_string();
         let extra = extra.unwrap_err().to_string();
 
-        assert!(empty.ends_with(":2: the user_id for \"a@example.com\" is empty"), "{empty}");
-        assert!(extra.ends_with(":2: expected 2 fields (identity, user_id), found 3"), "{extra}");
+        assert!(
+            empty.ends_with(":2: the user_id for \"a@example.com\" is empty"),
+            "{empty}"
+        );
+        assert!(
+            extra.ends_with(":2: expected 2 fields (identity, user_id), found 3"),
+            "{extra}"
+        );
     }
 }

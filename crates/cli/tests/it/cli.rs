@@ -1,0 +1,160 @@
+//! The command line as a person or a script uses it.
+
+use crate::api::fixture;
+use crate::support::{AUDIENCE, run, stderr, stdout, workspace};
+
+#[tokio::test]
+async fn token_prints_the_access_token_alone() {
+    let f = fixture();
+    let cwd = tempfile::tempdir().unwrap();
+    let token_url = f.server.url("/oauth/token");
+
+    let output = run(
+        cwd.path(),
+        &[
+            "token",
+            "--token-url",
+            &token_url,
+            "--client-id",
+            &f.job.id,
+            "--client-secret",
+            &f.job.secret,
+            "--audience",
+            AUDIENCE,
+        ],
+    );
+
+    assert!(output.status.success(), "{}", stderr(&output));
+    let out = stdout(&output);
+    assert_eq!(out.lines().count(), 1);
+    assert_eq!(out.trim_end().split('.').count(), 3);
+    assert_eq!(stderr(&output), "");
+}
+
+#[tokio::test]
+async fn settings_come_from_a_dot_env_file_in_the_working_directory() {
+    let f = fixture();
+    let cwd = tempfile::tempdir().unwrap();
+    let env = format!(
+        "TIMESHEETS_TOKEN_URL={}\nTIMESHEETS_CLIENT_ID={}\nTIMESHEETS_CLIENT_SECRET={}\n",
+        f.server.url("/oauth/token"),
+        f.job.id,
+        f.job.secret
+    );
+    std::fs::write(cwd.path().join(".env"), env).unwrap();
+
+    let output = run(cwd.path(), &["token"]);
+
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(stdout(&output).trim_end().split('.').count(), 3);
+}
+
+#[tokio::test]
+async fn clients_list_shows_names_and_grants_but_never_a_secret() {
+    let f = fixture();
+
+    let output = run(
+        f.server.data.parent().unwrap(),
+        &["clients", "list", "--data", f.server.data.to_str().unwrap()],
+    );
+
+    let out = stdout(&output);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let rows: Vec<&str> = out.lines().collect();
+    assert_eq!(rows.len(), 3, "{out}");
+    assert!(
+        rows[1].starts_with(&f.job.id) && rows[1].contains("Timesheets import job"),
+        "{out}"
+    );
+    assert!(
+        rows[1].ends_with(&format!("{AUDIENCE} (batch:upload)")),
+        "{out}"
+    );
+    assert!(
+        rows[2].ends_with(&format!("{AUDIENCE} (read:timesheets)")),
+        "{out}"
+    );
+    assert!(!out.contains(&f.job.secret) && !out.contains(&f.reader.secret));
+}
+
+#[test]
+fn clients_create_refuses_a_data_directory_without_a_database() {
+    let (dir, data) = workspace();
+
+    let output = run(
+        dir.path(),
+        &[
+            "clients",
+            "create",
+            "--name",
+            "x",
+            "--scope",
+            "batch:upload",
+            "--data",
+            data.to_str().unwrap(),
+        ],
+    );
+
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        stderr(&output).trim_end(),
+        format!(
+            "error: no authorization database at {}/authz.sqlite; start `timesheets serve --data {}` once first",
+            data.display(),
+            data.display()
+        )
+    );
+    assert!(!data.exists(), "nothing is created in a mistyped directory");
+}
+
+#[tokio::test]
+async fn clients_create_refuses_a_scope_the_api_does_not_define() {
+    let f = fixture();
+
+    let output = run(
+        f.server.data.parent().unwrap(),
+        &[
+            "clients",
+            "create",
+            "--name",
+            "x",
+            "--scope",
+            "batch:upload admin",
+            "--data",
+            f.server.data.to_str().unwrap(),
+        ],
+    );
+
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        stderr(&output).trim_end(),
+        format!(
+            "error: API \"{AUDIENCE}\" has no scope \"admin\"; its scopes are: batch:upload \
+                 read:timesheets create:timesheets delete:timesheets approve:timesheets"
+        )
+    );
+}
+
+#[test]
+fn the_demo_runs_the_whole_scenario_and_exits_0() {
+    let cwd = tempfile::tempdir().unwrap();
+
+    let output = run(cwd.path(), &["demo"]);
+
+    assert!(
+        output.status.success(),
+        "{}\n{}",
+        stdout(&output),
+        stderr(&output)
+    );
+    let out = stdout(&output);
+    assert!(
+        out.contains("a token without batch:upload gets 403"),
+        "{out}"
+    );
+    assert!(out.contains("a request without a token gets 401"), "{out}");
+    assert!(
+        out.trim_end()
+            .ends_with("Demo passed: every step behaved as the scenario says.")
+    );
+}

@@ -1,0 +1,86 @@
+//! `serve --issuer URL`: the API alone, trusting an issuer it learns only
+//! through that issuer's published metadata and keys.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::Router;
+use axum::routing::get;
+use serde_json::{Value, json};
+
+use crate::support::{AUDIENCE, Server, create_client, seed_entry, token, upload, workspace};
+
+#[tokio::test]
+async fn the_api_trusts_an_external_issuer_found_through_its_metadata() {
+    let (_issuer_dir, issuer_data) = workspace();
+    let issuer = Server::start(&issuer_data);
+    let job = create_client(&issuer_data, "Timesheets import job", "batch:upload");
+    let (_api_dir, api_data) = workspace();
+    let api = Server::start_with(&api_data, &["--issuer", &issuer.issuer()]);
+
+    let from_issuer = token(&issuer, &job).await;
+    let accepted = upload(&api, Some(&from_issuer), &seed_entry()).await;
+    let no_token_endpoint = reqwest::Client::new()
+        .post(api.url("/oauth/token"))
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(accepted.status(), 201);
+    assert_eq!(
+        no_token_endpoint.status(),
+        404,
+        "the embedded issuer is off"
+    );
+    assert!(
+        !api_data.join("signing-key.pem").exists(),
+        "the API holds no key"
+    );
+}
+
+/// A bare issuer with no metadata document: only a JWKS, as some
+/// deployments publish.
+async fn bare_issuer() -> (String, timesheets_authz::keys::SigningKey) {
+    let (key, _) = timesheets_authz::keys::SigningKey::generate().unwrap();
+    let jwks = json!({ "keys": [key.jwk()] });
+    let app = Router::new().route(
+        "/.well-known/jwks.json",
+        get(move || async move { axum::Json(jwks) }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, key)
+}
+
+#[tokio::test]
+async fn without_metadata_the_keys_are_found_at_well_known_jwks_json() {
+    let (issuer, key) = bare_issuer().await;
+    let (_dir, data) = workspace();
+    let api = Server::start_with(&data, &["--issuer", &issuer]);
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let claims = |iss: &str| {
+        json!({"iss": iss, "sub": "job@clients", "aud": AUDIENCE,
+                                    "scope": "batch:upload", "iat": now, "exp": now + 600})
+    };
+
+    let accepted = upload(
+        &api,
+        Some(&key.sign(&claims(&issuer)).unwrap()),
+        &seed_entry(),
+    )
+    .await;
+    let other_issuer = upload(
+        &api,
+        Some(&key.sign(&claims("http://other/")).unwrap()),
+        &seed_entry(),
+    )
+    .await;
+
+    assert_eq!(accepted.status(), 201);
+    assert_eq!(other_issuer.status(), 401);
+    let body: Value = other_issuer.json().await.unwrap();
+    assert_eq!(body, json!({"message": "Missing or invalid token"}));
+}

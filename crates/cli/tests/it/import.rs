@@ -1,0 +1,253 @@
+//! `timesheets import` on real exports against a real server.
+
+use std::path::Path;
+
+use serde_json::{Value, json};
+
+use crate::api::fixture;
+use crate::support::{AUDIENCE, Client, Server, get, run, sample, stderr, stdout, token};
+
+fn import(
+    server: &Server,
+    job: &Client,
+    cwd: &Path,
+    extra: &[&str],
+    file: &Path,
+) -> std::process::Output {
+    let token_url = server.url("/oauth/token");
+    let mut args = vec![
+        "import",
+        "--api-url",
+        &server.base,
+        "--token-url",
+        &token_url,
+        "--client-id",
+        &job.id,
+        "--client-secret",
+        &job.secret,
+        "--audience",
+        AUDIENCE,
+    ];
+    args.extend_from_slice(extra);
+    let file = file.to_str().unwrap();
+    args.push(file);
+    run(cwd, &args)
+}
+
+/// The rows of the shared sample's README table, as the API must hold them.
+fn toggl_sample_rows() -> Vec<Value> {
+    let row = |user: &str,
+               date: &str,
+               project: &str,
+               hours: f64,
+               task: Option<&str>,
+               description: &str,
+               billable: bool| {
+        let mut entry = json!({"user_id": user, "date": date, "project": project, "hours": hours,
+                               "description": description, "billable": billable});
+        if let Some(task) = task {
+            entry["task"] = json!(task);
+        }
+        entry
+    };
+    vec![
+        row(
+            "avery.quill@example.com",
+            "2025-03-03T09:00:00+01:00",
+            "Website Relaunch",
+            2.5,
+            Some("Design"),
+            "Homepage wireframes",
+            true,
+        ),
+        row(
+            "avery.quill@example.com",
+            "2025-03-03T13:15:00+01:00",
+            "Support Retainer",
+            0.425,
+            None,
+            "Call with ops, re: invoice #4411",
+            false,
+        ),
+        row(
+            "bram.okonkwo@example.org",
+            "2025-03-04T22:45:00+01:00",
+            "POS Integration",
+            2.5,
+            Some("Backend"),
+            "Fix \"rounding\" bug in VAT totals",
+            true,
+        ),
+        row(
+            "bram.okonkwo@example.org",
+            "2025-03-05T10:00:00+01:00",
+            "POS Integration",
+            0.75,
+            Some("Ops"),
+            "Deploy checklist:\n- migrate DB\n- smoke test",
+            true,
+        ),
+        row(
+            "emilie.fournier@example.fr",
+            "2025-03-06T08:05:12+01:00",
+            "Contract Review",
+            1.21,
+            None,
+            "Révision des clauses – NDA",
+            true,
+        ),
+        row(
+            "bram.okonkwo@example.org",
+            "2025-03-07T09:00:00+01:00",
+            "Website Relaunch",
+            8.75,
+            Some("Backend"),
+            "API pagination",
+            true,
+        ),
+        row(
+            "emilie.fournier@example.fr",
+            "2025-03-30T01:30:00+01:00",
+            "Contract Review",
+            1.0,
+            None,
+            "Weekend filing (DST night)",
+            true,
+        ),
+    ]
+}
+
+fn without_ids(mut entries: Vec<Value>) -> Vec<Value> {
+    entries.sort_by_key(|e| e["id"].as_i64());
+    for entry in &mut entries {
+        entry.as_object_mut().unwrap().remove("id");
+    }
+    entries
+}
+
+fn sorted(mut entries: Vec<Value>) -> Vec<Value> {
+    entries.sort_by_key(Value::to_string);
+    entries
+}
+
+#[tokio::test]
+async fn the_shared_toggl_sample_uploads_every_row_its_readme_lists() {
+    let f = fixture();
+    let cwd = tempfile::tempdir().unwrap();
+    let file = sample("toggl.csv");
+
+    let output = import(
+        &f.server,
+        &f.job,
+        cwd.path(),
+        &["--tz", "Europe/Berlin"],
+        &file,
+    );
+
+    assert_eq!(output.status.code(), Some(1), "one row has no project");
+    let out = stdout(&output);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 8, "{out}");
+    assert!(
+        lines[..7]
+            .iter()
+            .all(|l| l.starts_with("Created timesheet ")),
+        "{out}"
+    );
+    assert_eq!(lines[7], "8 read, 7 created, 1 failed");
+    assert_eq!(
+        stderr(&output).trim_end(),
+        format!(
+            "{}:9: project is empty (pass --default-project to use one)",
+            file.display()
+        )
+    );
+    let read_token = token(&f.server, &f.reader).await;
+    let stored: Vec<Value> = get(&f.server, &read_token, "/timesheets")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(sorted(without_ids(stored)), sorted(toggl_sample_rows()));
+}
+
+#[tokio::test]
+async fn a_default_project_takes_in_the_row_without_one() {
+    let f = fixture();
+    let cwd = tempfile::tempdir().unwrap();
+
+    let output = import(
+        &f.server,
+        &f.job,
+        cwd.path(),
+        &["--tz", "Europe/Berlin", "--default-project", "Internal"],
+        &sample("toggl.csv"),
+    );
+
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(
+        stdout(&output).lines().last(),
+        Some("8 read, 8 created, 0 failed")
+    );
+    let read_token = token(&f.server, &f.reader).await;
+    let stored: Vec<Value> = get(&f.server, &read_token, "/timesheets")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let admin: Vec<&Value> = stored
+        .iter()
+        .filter(|e| e["project"] == "Internal")
+        .collect();
+    assert_eq!(admin.len(), 1);
+    assert_eq!(admin[0]["date"], "2025-03-07T16:00:00+01:00");
+    assert_eq!(admin[0]["hours"], 0.3333);
+}
+
+#[tokio::test]
+async fn the_shipped_example_export_imports_whole() {
+    let f = fixture();
+    let cwd = tempfile::tempdir().unwrap();
+    let example =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/toggl-detailed-2025-03.csv");
+
+    let output = import(
+        &f.server,
+        &f.job,
+        cwd.path(),
+        &["--tz", "Europe/Berlin"],
+        &example,
+    );
+
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let summary = stdout(&output).lines().last().unwrap().to_owned();
+    assert!(summary.ends_with("created, 0 failed"), "{summary}");
+}
+
+#[tokio::test]
+async fn a_wrong_secret_stops_the_import_with_the_servers_answer_and_no_secret() {
+    let f = fixture();
+    let cwd = tempfile::tempdir().unwrap();
+    let wrong = Client {
+        id: f.job.id.clone(),
+        secret: "not-the-secret-4711".to_owned(),
+    };
+
+    let output = import(
+        &f.server,
+        &wrong,
+        cwd.path(),
+        &["--tz", "Europe/Berlin"],
+        &sample("toggl.csv"),
+    );
+
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(stdout(&output), "");
+    assert_eq!(
+        stderr(&output).trim_end(),
+        format!(
+            "error: token request to {} was refused: 401 invalid_client: unknown client or wrong client secret",
+            f.server.url("/oauth/token")
+        )
+    );
+}
