@@ -84,7 +84,7 @@ pub struct CreateClientArgs {
     #[command(flatten)]
     pub data: DataArgs,
     /// Print {"client_id": ..., "client_secret": ...} instead of text.
-    #[arg(long)]
+    #[arg(long, env = "TIMESHEETS_JSON")]
     pub json: bool,
 }
 
@@ -93,7 +93,7 @@ pub struct ListClientsArgs {
     #[command(flatten)]
     pub data: DataArgs,
     /// Print JSON instead of a table.
-    #[arg(long)]
+    #[arg(long, env = "TIMESHEETS_JSON")]
     pub json: bool,
 }
 
@@ -153,6 +153,6 @@ pub struct ImportArgs {
 #[derive(Debug, Args)]
 pub struct DemoArgs {
     /// Keep the demo's data directory instead of removing it at the end.
-    #[arg(long)]
+    #[arg(long, env = "TIMESHEETS_KEEP")]
     pub keep: bool,
 }

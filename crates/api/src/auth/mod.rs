@@ -111,9 +111,9 @@ impl Verifier {
         if let Some(typ) = &header.typ
             && !ACCEPTED_TYPES.contains(&typ.to_ascii_lowercase().as_str())
         {
-            return Err(AuthError::Invalid(format!(
-                "token type {typ:?} is not an access token"
-            )));
+            return Err(AuthError::Invalid(
+                "the token's type is not an access token".into(),
+            ));
         }
         let key = self.jwks.key(header.kid.as_deref()).await.map_err(|e| {
             tracing::debug!(error = %e, "no key for token");

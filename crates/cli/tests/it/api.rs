@@ -58,10 +58,16 @@ async fn server_kid(server: &Server) -> String {
 /// Signs `claims` with the server's own private key, read from its data
 /// directory, through `jsonwebtoken` (an implementation of its own).
 async fn sign_as_server(server: &Server, claims: &Value) -> String {
+    let kid = server_kid(server).await;
+    sign_as_server_with(server, claims, |header| header.kid = Some(kid))
+}
+
+/// Like [`sign_as_server`], with the header set up by `edit`.
+fn sign_as_server_with(server: &Server, claims: &Value, edit: impl FnOnce(&mut Header)) -> String {
     let pem = std::fs::read(server.data.join("signing-key.pem")).unwrap();
     let key = EncodingKey::from_rsa_pem(&pem).unwrap();
     let mut header = Header::new(Algorithm::RS256);
-    header.kid = Some(server_kid(server).await);
+    edit(&mut header);
     jsonwebtoken::encode(&header, claims, &key).unwrap()
 }
 
@@ -204,6 +210,16 @@ async fn every_token_that_fails_a_check_is_401_invalid_token() {
             "abc.def".to_owned(),
             "the token is not a JWT",
         ),
+        (
+            "of another JWT type",
+            sign_as_server_with(s, &good_claims(s), |h| h.typ = Some("logout+jwt".into())),
+            "the token's type is not an access token",
+        ),
+        (
+            "naming an unknown kid",
+            sign_as_server_with(s, &good_claims(s), |h| h.kid = Some("no-such-key".into())),
+            "the token is not signed by a key of the issuer",
+        ),
     ];
     let control = sign_as_server(s, &good_claims(s)).await;
     assert_eq!(
@@ -230,6 +246,16 @@ async fn every_token_that_fails_a_check_is_401_invalid_token() {
             "{case}"
         );
     }
+}
+
+#[tokio::test]
+async fn a_token_without_kid_is_checked_against_the_issuers_only_key() {
+    let f = fixture();
+    let s = &f.server;
+
+    let token = sign_as_server_with(s, &good_claims(s), |h| h.kid = None);
+
+    assert_eq!(upload(s, Some(&token), &seed_entry()).await.status(), 201);
 }
 
 #[tokio::test]
