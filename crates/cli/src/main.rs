@@ -19,12 +19,8 @@ use tracing_subscriber::EnvFilter;
 use cli::{Cli, ClientsCommand, Command};
 
 fn main() -> ExitCode {
-    if let Err(error) = dotenvy::dotenv()
-        && !error.not_found()
-    {
-        // dotenvy's own message quotes the offending line, which may hold a
-        // secret: say only which file is wrong.
-        eprintln!("error: .env in the working directory has a line that cannot be parsed");
+    if let Err(error) = load_dot_env() {
+        eprintln!("error: {error}");
         return ExitCode::from(2);
     }
     let cli = Cli::parse();
@@ -107,6 +103,22 @@ fn init_logging(command: &Command) {
         .with_writer(io::stderr)
         .with_ansi(io::stderr().is_terminal())
         .init();
+}
+
+/// Reads `.env` from the working directory only; dotenvy's default would
+/// also search every parent directory, picking up files nobody meant.
+fn load_dot_env() -> Result<(), String> {
+    match dotenvy::from_path(".env") {
+        Ok(()) => Ok(()),
+        Err(error) if error.not_found() => Ok(()),
+        // dotenvy's own message quotes the offending line, which may hold a
+        // secret: say only that the file is wrong.
+        Err(dotenvy::Error::LineParse(..)) => {
+            Err(".env in the working directory has a line that cannot be parsed".into())
+        }
+        Err(dotenvy::Error::Io(error)) => Err(format!("reading .env: {error}")),
+        Err(_) => Err(".env in the working directory cannot be read".into()),
+    }
 }
 
 fn is_broken_pipe(error: &anyhow::Error) -> bool {

@@ -158,3 +158,18 @@ fn the_demo_runs_the_whole_scenario_and_exits_0() {
             .ends_with("Demo passed: every step behaved as the scenario says.")
     );
 }
+
+#[test]
+fn a_malformed_dot_env_is_refused_without_echoing_its_lines() {
+    let cwd = tempfile::tempdir().unwrap();
+    let env = "TIMESHEETS_CLIENT_SECRET=s3cret-value\nnot a valid line = 's3cret-too\n";
+    std::fs::write(cwd.path().join(".env"), env).unwrap();
+
+    let output = run(cwd.path(), &["clients", "list"]);
+
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        stderr(&output),
+        "error: .env in the working directory has a line that cannot be parsed\n"
+    );
+}
