@@ -8,6 +8,7 @@
 use std::sync::Arc;
 
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, Query, Request, State};
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
@@ -89,8 +90,10 @@ async fn upload<S: Store>(
     State(shared): State<Arc<Shared<S>>>,
     Extension(principal): Extension<Principal>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
+    let body =
+        body.map_err(|rejection| ApiError::new(rejection.status(), rejection.body_text()))?;
     let entry = parse_entry(&headers, &body)?;
     let stored = shared.store.insert(&entry, &principal.subject).await?;
     tracing::debug!(id = stored.id, "stored a timesheet");

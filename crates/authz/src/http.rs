@@ -14,6 +14,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
 use axum::http::header::{AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, PRAGMA, WWW_AUTHENTICATE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -95,8 +96,20 @@ fn json_bytes(body: Bytes, cache: &'static str) -> Response {
 async fn token<S: Store>(
     State(shared): State<Arc<Shared<S>>>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) => {
+            let description = format!("{} (at most {MAX_BODY} bytes)", rejection.body_text());
+            return (
+                rejection.status(),
+                axum::Json(json!({
+                "error": "invalid_request", "error_description": description })),
+            )
+                .into_response();
+        }
+    };
     let outcome = match parse_request(&headers, &body) {
         Ok(request) => shared.issuer.issue(request).await,
         Err(error) => Err(error),

@@ -332,3 +332,20 @@ async fn an_unknown_id_is_404() {
         json!({"message": "no timesheet with id 99"})
     );
 }
+
+#[tokio::test]
+async fn a_body_over_64_kib_is_413_in_json() {
+    let f = fixture();
+    let upload_token = token(&f.server, &f.job).await;
+    let mut entry = seed_entry();
+    entry["description"] = json!("x".repeat(70 * 1024));
+
+    let response = upload(&f.server, Some(&upload_token), &entry).await;
+
+    assert_eq!(response.status(), 413);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(
+        body,
+        json!({"message": "Failed to buffer the request body: length limit exceeded"})
+    );
+}
