@@ -11,8 +11,12 @@ use crate::entry::{Entry, NewEntry};
 
 /// A storage failure; its text is for the log, never for a response.
 #[derive(Debug, thiserror::Error)]
-#[error("timesheet store: {0}")]
-pub struct StoreError(#[from] sqlx::Error);
+pub enum StoreError {
+    #[error("timesheet store: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("timesheet store: the writer has stopped")]
+    WriterStopped,
+}
 
 /// The operations the API performs on its entries.
 pub trait Store: Send + Sync + 'static {
