@@ -161,19 +161,33 @@ impl Jwks {
     }
 
     /// The JWKS URL from the issuer's metadata, whose `issuer` must be the
-    /// one we trust (RFC 8414 section 3.3); without metadata, the
-    /// conventional place beside the issuer URL.
+    /// one we trust (RFC 8414 section 3.3); when the issuer answers but
+    /// publishes no usable metadata, the conventional place beside the
+    /// issuer URL. An issuer that cannot be reached at all is an error, not
+    /// a reason to fall back: the answer is remembered for good, and a
+    /// passing outage must not pin the wrong URL.
     async fn discover(&self) -> Result<String, KeyError> {
         let base = self.issuer.trim_end_matches('/');
         let url = format!("{base}/.well-known/openid-configuration");
-        match self.get_json::<Metadata>(&url).await {
-            Ok(metadata) if metadata.issuer == self.issuer => Ok(metadata.jwks_uri),
-            Ok(metadata) => Err(KeyError::Fetch(format!(
+        let response = self
+            .http
+            .get(&url)
+            .timeout(FETCH_TIMEOUT)
+            .send()
+            .await
+            .map_err(|e| KeyError::Fetch(format!("{url}: {}", e.without_url())))?;
+        let metadata = match response.error_for_status() {
+            Ok(response) => response.json::<Metadata>().await.ok(),
+            Err(_) => None,
+        };
+        match metadata {
+            Some(metadata) if metadata.issuer == self.issuer => Ok(metadata.jwks_uri),
+            Some(metadata) => Err(KeyError::Fetch(format!(
                 "{url} names issuer {:?}, not {:?}",
                 metadata.issuer, self.issuer
             ))),
-            Err(error) => {
-                tracing::info!(%error, "no usable issuer metadata; using /.well-known/jwks.json");
+            None => {
+                tracing::info!(%url, "no usable issuer metadata; using /.well-known/jwks.json");
                 Ok(format!("{base}/.well-known/jwks.json"))
             }
         }

@@ -84,3 +84,48 @@ async fn without_metadata_the_keys_are_found_at_well_known_jwks_json() {
     let body: Value = other_issuer.json().await.unwrap();
     assert_eq!(body, json!({"message": "Missing or invalid token"}));
 }
+
+#[tokio::test]
+async fn an_issuer_that_starts_after_the_api_is_found_through_its_metadata() {
+    let (key, _) = timesheets_authz::keys::SigningKey::generate().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let issuer = format!("http://127.0.0.1:{port}/");
+    let (_dir, data) = workspace();
+    let api = Server::start_with(&data, &["--issuer", &issuer]);
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let claims = json!({"iss": issuer, "sub": "job@clients", "aud": AUDIENCE,
+                        "scope": "batch:upload", "iat": now, "exp": now + 600});
+    let signed = key.sign(&claims).unwrap();
+
+    let while_down = upload(&api, Some(&signed), &seed_entry()).await;
+    // Now the issuer comes up, its keys at a path only its metadata names.
+    let metadata = json!({"issuer": issuer, "jwks_uri": format!("{issuer}keys")});
+    let jwks = json!({ "keys": [key.jwk()] });
+    let app = Router::new()
+        .route(
+            "/.well-known/openid-configuration",
+            get(move || async move { axum::Json(metadata) }),
+        )
+        .route("/keys", get(move || async move { axum::Json(jwks) }));
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    tokio::time::sleep(timesheets_api::auth::jwks::MIN_REFETCH).await;
+    let once_up = upload(&api, Some(&signed), &seed_entry()).await;
+
+    assert_eq!(while_down.status(), 401);
+    assert_eq!(
+        once_up.status(),
+        201,
+        "the outage did not pin the conventional JWKS path; log:\n{}",
+        api.logs()
+    );
+}
