@@ -52,19 +52,21 @@ async fn bare_issuer() -> (String, timesheets_authz::keys::SigningKey) {
     (url, key)
 }
 
+/// The claims of a valid upload token from `iss`.
+fn claims(iss: &str) -> Value {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    json!({"iss": iss, "sub": "job@clients", "aud": AUDIENCE,
+           "scope": "batch:upload", "iat": now, "exp": now + 600})
+}
+
 #[tokio::test]
 async fn without_metadata_the_keys_are_found_at_well_known_jwks_json() {
     let (issuer, key) = bare_issuer().await;
     let (_dir, data) = workspace();
     let api = Server::start_with(&data, &["--issuer", &issuer]);
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let claims = |iss: &str| {
-        json!({"iss": iss, "sub": "job@clients", "aud": AUDIENCE,
-                                    "scope": "batch:upload", "iat": now, "exp": now + 600})
-    };
 
     let accepted = upload(
         &api,
@@ -96,13 +98,7 @@ async fn an_issuer_that_starts_after_the_api_is_found_through_its_metadata() {
     let issuer = format!("http://127.0.0.1:{port}/");
     let (_dir, data) = workspace();
     let api = Server::start_with(&data, &["--issuer", &issuer]);
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let claims = json!({"iss": issuer, "sub": "job@clients", "aud": AUDIENCE,
-                        "scope": "batch:upload", "iat": now, "exp": now + 600});
-    let signed = key.sign(&claims).unwrap();
+    let signed = key.sign(&claims(&issuer)).unwrap();
 
     let while_down = upload(&api, Some(&signed), &seed_entry()).await;
     // Now the issuer comes up, its keys at a path only its metadata names.
