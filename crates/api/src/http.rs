@@ -10,7 +10,7 @@ use std::sync::Arc;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, Query, Request, State};
-use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -19,6 +19,7 @@ use axum::{Extension, Json, Router};
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::auth::jwks::MIN_REFETCH;
 use crate::auth::{AuthError, Principal, Verifier};
 use crate::entry::{Invalid, NewEntry};
 use crate::store::{Store, StoreError};
@@ -160,6 +161,8 @@ pub struct ApiError {
     message: String,
     field: Option<&'static str>,
     challenge: Option<String>,
+    /// Seconds after which a retry may succeed (`Retry-After`).
+    retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -169,6 +172,7 @@ impl ApiError {
             message: message.into(),
             field: None,
             challenge: None,
+            retry_after: None,
         }
     }
 }
@@ -195,6 +199,16 @@ impl From<AuthError> for ApiError {
                     "Bearer realm=\"{REALM}\", error=\"insufficient_scope\", scope=\"{scope}\""
                 ),
             ),
+            AuthError::IssuerUnavailable(why) => {
+                tracing::error!(error = %why, "cannot check tokens: the issuer's keys are unavailable");
+                return Self {
+                    retry_after: Some(MIN_REFETCH.as_secs()),
+                    ..Self::new(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "The token issuer's keys are unavailable; try again later",
+                    )
+                };
+            }
         };
         tracing::debug!(%error, "request refused");
         Self {
@@ -202,6 +216,7 @@ impl From<AuthError> for ApiError {
             message: message.into(),
             field: None,
             challenge: Some(challenge),
+            retry_after: None,
         }
     }
 }
@@ -213,6 +228,7 @@ impl From<Invalid> for ApiError {
             message: invalid.message,
             field: invalid.field,
             challenge: None,
+            retry_after: None,
         }
     }
 }
@@ -233,6 +249,11 @@ impl IntoResponse for ApiError {
         let mut response = (self.status, Json(body)).into_response();
         if let Some(challenge) = self.challenge.and_then(|c| HeaderValue::from_str(&c).ok()) {
             response.headers_mut().insert(WWW_AUTHENTICATE, challenge);
+        }
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from(seconds));
         }
         response
     }

@@ -31,6 +31,8 @@ pub enum KeyError {
     UnknownKid(String),
     #[error("the token has no kid and the issuer publishes more than one key")]
     AmbiguousKey,
+    /// The issuer's keys could not be fetched, so the token could not be
+    /// checked either way.
     #[error("fetching the issuer's keys: {0}")]
     Fetch(String),
 }
@@ -49,9 +51,17 @@ pub struct Jwks {
     http: reqwest::Client,
     jwks_uri: OnceCell<String>,
     cached: RwLock<Cached>,
-    /// Held while fetching, so concurrent misses cause one fetch; holds the
-    /// time of the last attempt.
-    refetch: Mutex<Option<Instant>>,
+    /// Held while fetching, so concurrent misses cause one fetch.
+    refetch: Mutex<LastFetch>,
+}
+
+/// The last attempt to fetch the key set.
+#[derive(Default)]
+struct LastFetch {
+    at: Option<Instant>,
+    /// Why it failed, if it did: until a fetch succeeds, a key we cannot
+    /// find is the issuer's outage, not the token's fault.
+    failure: Option<String>,
 }
 
 impl std::fmt::Debug for Jwks {
@@ -76,7 +86,7 @@ impl Jwks {
             http,
             jwks_uri: OnceCell::new(),
             cached: RwLock::new(Cached::default()),
-            refetch: Mutex::new(None),
+            refetch: Mutex::new(LastFetch::default()),
         }
     }
 
@@ -90,19 +100,24 @@ impl Jwks {
         if let Some(key) = self.lookup(kid, true) {
             return Ok(key);
         }
-        if last.is_none_or(|at| at.elapsed() >= MIN_REFETCH) {
-            *last = Some(Instant::now());
-            if let Err(error) = self.fetch().await {
-                tracing::warn!(issuer = %self.issuer, %error, "could not refresh the issuer's keys");
-                // A stale key still beats refusing every request while the
-                // issuer is unreachable.
-                return self.lookup(kid, false).ok_or(error);
-            }
+        if last.at.is_none_or(|at| at.elapsed() >= MIN_REFETCH) {
+            last.at = Some(Instant::now());
+            last.failure = match self.fetch().await {
+                Ok(()) => None,
+                Err(error) => {
+                    tracing::warn!(issuer = %self.issuer, %error, "could not refresh the issuer's keys");
+                    Some(error.to_string())
+                }
+            };
         }
-        self.lookup(kid, false).ok_or_else(|| match kid {
-            Some(kid) => KeyError::UnknownKid(kid.to_owned()),
-            None => KeyError::AmbiguousKey,
-        })
+        // A stale key still beats refusing every request while the issuer
+        // is unreachable.
+        self.lookup(kid, false)
+            .ok_or_else(|| match (&last.failure, kid) {
+                (Some(failure), _) => KeyError::Fetch(failure.clone()),
+                (None, Some(kid)) => KeyError::UnknownKid(kid.to_owned()),
+                (None, None) => KeyError::AmbiguousKey,
+            })
     }
 
     fn lookup(&self, kid: Option<&str>, fresh_only: bool) -> Option<Arc<DecodingKey>> {

@@ -37,6 +37,10 @@ pub enum AuthError {
     /// A valid token without the scope the route needs.
     #[error("the token lacks scope {0}")]
     InsufficientScope(&'static str),
+    /// The issuer's keys are out of reach, so the token could be checked
+    /// neither way; the caller should try again later.
+    #[error("{0}")]
+    IssuerUnavailable(String),
 }
 
 /// Who made a request, as far as its token proves.
@@ -115,10 +119,17 @@ impl Verifier {
                 "the token's type is not an access token".into(),
             ));
         }
-        let key = self.jwks.key(header.kid.as_deref()).await.map_err(|e| {
-            tracing::debug!(error = %e, "no key for token");
-            AuthError::Invalid("the token is not signed by a key of the issuer".into())
-        })?;
+        let key = self
+            .jwks
+            .key(header.kid.as_deref())
+            .await
+            .map_err(|e| match e {
+                jwks::KeyError::Fetch(why) => AuthError::IssuerUnavailable(why),
+                other => {
+                    tracing::debug!(error = %other, "no key for token");
+                    AuthError::Invalid("the token is not signed by a key of the issuer".into())
+                }
+            })?;
         let data = jsonwebtoken::decode::<Claims>(token, &key, &self.validation)
             .map_err(|e| AuthError::Invalid(describe(e.kind()).into()))?;
         Ok(Principal {

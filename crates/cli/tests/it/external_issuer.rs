@@ -101,6 +101,9 @@ async fn an_issuer_that_starts_after_the_api_is_found_through_its_metadata() {
     let signed = key.sign(&claims(&issuer)).unwrap();
 
     let while_down = upload(&api, Some(&signed), &seed_entry()).await;
+    let while_down_status = while_down.status();
+    let retry_after = while_down.headers().get("retry-after").cloned();
+    let while_down_body: Value = while_down.json().await.unwrap();
     // Now the issuer comes up, its keys at a path only its metadata names.
     let metadata = json!({"issuer": issuer, "jwks_uri": format!("{issuer}keys")});
     let jwks = json!({ "keys": [key.jwk()] });
@@ -117,7 +120,13 @@ async fn an_issuer_that_starts_after_the_api_is_found_through_its_metadata() {
     tokio::time::sleep(timesheets_api::auth::jwks::MIN_REFETCH).await;
     let once_up = upload(&api, Some(&signed), &seed_entry()).await;
 
-    assert_eq!(while_down.status(), 401);
+    assert_eq!(while_down_status, 503);
+    assert_eq!(
+        while_down_body,
+        json!({"message": "The token issuer's keys are unavailable; try again later"}),
+        "503: the token was not found bad, it could not be checked"
+    );
+    assert_eq!(retry_after.unwrap(), "10");
     assert_eq!(
         once_up.status(),
         201,
