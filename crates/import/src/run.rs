@@ -1,6 +1,11 @@
 //! The import run: files are read on a blocking thread and their entries
 //! uploaded a few at a time, with results reported in file order.
 //!
+//! An entry the API refuses for its content fails alone. A failure that
+//! would fail every entry alike (the token refused, a wrong URL, the API
+//! down) stops the run instead: the uploads in flight finish, nothing new
+//! is sent, and the summary says the run stopped early.
+//!
 //! Reading and uploading are joined by a bounded channel, so a file is never
 //! further ahead of the uploads than the channel holds: memory stays flat
 //! however large the export.
@@ -8,6 +13,7 @@
 use std::fmt;
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use futures::StreamExt;
 use tokio::sync::mpsc;
@@ -34,12 +40,14 @@ pub struct Summary {
     pub skipped: u64,
     /// Files that could not be read at all.
     pub unreadable: u64,
+    /// The run stopped before the end of its files.
+    pub stopped: bool,
 }
 
 impl Summary {
     /// True when every entry read was created.
     pub fn succeeded(&self) -> bool {
-        self.failed == 0 && self.unreadable == 0
+        self.failed == 0 && self.unreadable == 0 && !self.stopped
     }
 }
 
@@ -61,6 +69,9 @@ impl fmt::Display for Summary {
             };
             write!(f, ", {} {files} unreadable", self.unreadable)?;
         }
+        if self.stopped {
+            f.write_str(", stopped early")?;
+        }
         Ok(())
     }
 }
@@ -73,6 +84,10 @@ enum Item {
 enum Outcome {
     Created(Created),
     Failed(Origin, String),
+    /// A failure no later entry could escape; the run stops.
+    Fatal(Origin, String),
+    /// Not sent, because the run is stopping.
+    NotSent,
     Skipped(Origin, String),
     Unreadable(String),
 }
@@ -90,18 +105,24 @@ pub async fn run(
 ) -> Summary {
     let (sender, receiver) = mpsc::channel(READ_AHEAD);
     let reader = tokio::task::spawn_blocking(move || read_all(files, &options, &sender));
-    let items = futures::stream::unfold(receiver, |mut receiver| async move {
-        receiver.recv().await.map(|item| (item, receiver))
-    });
-    let outcomes = items
-        .map(|item| settle(item, uploader))
-        .buffered(concurrency.max(1));
-    let mut outcomes = std::pin::pin!(outcomes);
-
+    let stopping = AtomicBool::new(false);
     let mut summary = Summary::default();
-    while let Some(outcome) = outcomes.next().await {
-        report(&outcome, &mut summary, out, err);
-    }
+    {
+        let items = futures::stream::unfold(receiver, |mut receiver| async move {
+            receiver.recv().await.map(|item| (item, receiver))
+        });
+        let outcomes = items
+            .map(|item| settle(item, uploader, &stopping))
+            .buffered(concurrency.max(1));
+        let mut outcomes = std::pin::pin!(outcomes);
+        while let Some(outcome) = outcomes.next().await {
+            if matches!(outcome, Outcome::NotSent) {
+                // Every later item was not sent either: stop reading.
+                break;
+            }
+            report(&outcome, &mut summary, out, err);
+        }
+    } // Dropping the receiver here lets a reader blocked on a full channel end.
     if let Err(panic) = reader.await {
         let _ = writeln!(err, "error: reading the files stopped: {panic}");
         summary.unreadable += 1;
@@ -123,20 +144,38 @@ fn read_all(files: Vec<PathBuf>, options: &ReadOptions, sender: &mpsc::Sender<It
     }
 }
 
-async fn settle(item: Item, uploader: &Uploader) -> Outcome {
+async fn settle(item: Item, uploader: &Uploader, stopping: &AtomicBool) -> Outcome {
     match item {
-        Item::Record(Record::Entry(origin, entry)) => match uploader.upload(&entry).await {
-            Ok(created) => Outcome::Created(created),
-            Err(UploadError::Rejected { status, message }) => Outcome::Failed(
-                origin,
-                format!("the API refused the entry ({status}): {message}"),
-            ),
-            Err(error) => Outcome::Failed(origin, error.to_string()),
-        },
+        Item::Record(Record::Entry(origin, entry)) => {
+            if stopping.load(Ordering::Relaxed) {
+                return Outcome::NotSent;
+            }
+            match uploader.upload(&entry).await {
+                Ok(created) => Outcome::Created(created),
+                Err(UploadError::Rejected { status, message }) if error_is_the_entrys(status) => {
+                    Outcome::Failed(
+                        origin,
+                        format!("the API refused the entry ({status}): {message}"),
+                    )
+                }
+                Err(error) => {
+                    stopping.store(true, Ordering::Relaxed);
+                    Outcome::Fatal(origin, error.to_string())
+                }
+            }
+        }
         Item::Record(Record::Invalid(origin, reason)) => Outcome::Failed(origin, reason),
         Item::Record(Record::Skipped(origin, reason)) => Outcome::Skipped(origin, reason),
         Item::Unreadable(reason) => Outcome::Unreadable(reason),
     }
+}
+
+/// Whether an answer with `status` refuses the entry for its own content,
+/// so that the next entry may still go up. Any other failure (a token the
+/// API refuses, a wrong URL, an API that is down) would fail every entry
+/// alike.
+fn error_is_the_entrys(status: u16) -> bool {
+    matches!(status, 400 | 409 | 413 | 415 | 422)
 }
 
 fn report(
@@ -162,6 +201,20 @@ fn report(
             summary.failed += 1;
             writeln!(err, "{origin}: {reason}")
         }
+        Outcome::Fatal(origin, reason) => {
+            summary.read += 1;
+            summary.failed += 1;
+            let first = !summary.stopped;
+            summary.stopped = true;
+            writeln!(err, "{origin}: {reason}").and_then(|()| {
+                if first {
+                    writeln!(err, "error: stopping: no later entry could be uploaded either; entries after this one were not sent")
+                } else {
+                    Ok(())
+                }
+            })
+        }
+        Outcome::NotSent => Ok(()),
         Outcome::Skipped(origin, reason) => {
             summary.read += 1;
             summary.skipped += 1;
@@ -192,12 +245,13 @@ mod tests {
             failed: 1,
             skipped: 1,
             unreadable: 2,
+            stopped: true,
         };
 
         assert_eq!(plain.to_string(), "8 read, 7 created, 1 failed");
         assert_eq!(
             all.to_string(),
-            "3 read, 1 created, 1 failed, 1 skipped, 2 files unreadable"
+            "3 read, 1 created, 1 failed, 1 skipped, 2 files unreadable, stopped early"
         );
         assert!(!plain.succeeded());
     }

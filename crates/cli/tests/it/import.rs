@@ -251,3 +251,80 @@ async fn a_wrong_secret_stops_the_import_with_the_servers_answer_and_no_secret()
         )
     );
 }
+
+#[tokio::test]
+async fn a_token_the_api_refuses_stops_the_import_after_the_first_entry() {
+    let f = fixture();
+    let cwd = tempfile::tempdir().unwrap();
+    let export = cwd.path().join("toggl.csv");
+    std::fs::copy(sample("toggl.csv"), &export).unwrap();
+
+    // The reader's client may get tokens, but not for batch:upload.
+    let output = import(
+        &f.server,
+        &f.reader,
+        cwd.path(),
+        &["--tz", "Europe/Berlin", "--concurrency", "1"],
+        &export,
+    );
+
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        stdout(&output),
+        "1 read, 0 created, 1 failed, stopped early\n"
+    );
+    assert_eq!(
+        stderr(&output),
+        format!(
+            "{}:2: the API answered 403: Forbidden\n\
+             error: stopping: no later entry could be uploaded either; entries after this one were not sent\n",
+            export.display()
+        )
+    );
+}
+
+#[tokio::test]
+async fn an_api_that_is_down_stops_the_import_at_once() {
+    let f = fixture();
+    let cwd = tempfile::tempdir().unwrap();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let nowhere = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let token_url = f.server.url("/oauth/token");
+    let export = sample("toggl.csv");
+
+    let output = run(
+        cwd.path(),
+        &[
+            "import",
+            "--api-url",
+            &nowhere,
+            "--token-url",
+            &token_url,
+            "--client-id",
+            &f.job.id,
+            "--client-secret",
+            &f.job.secret,
+            "--tz",
+            "Europe/Berlin",
+            "--concurrency",
+            "1",
+            export.to_str().unwrap(),
+        ],
+    );
+
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        stdout(&output),
+        "1 read, 0 created, 1 failed, stopped early\n"
+    );
+    let errors = stderr(&output);
+    let first = errors.lines().next().unwrap();
+    assert!(
+        first.starts_with(&format!("{}:2: upload failed: ", export.display()))
+            && first.contains("Connection refused"),
+        "{errors}"
+    );
+    assert_eq!(errors.lines().count(), 2, "{errors}");
+    assert!(!errors.contains(&f.job.secret));
+}
