@@ -4,8 +4,12 @@
 //! derived `Deserialize`, so that every rejection names its field and says
 //! what is wrong in words an uploader can act on.
 
+use std::fmt;
+
 use chrono::{DateTime, SecondsFormat};
 use serde::Serialize;
+use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
+use serde_json::error::Category;
 use serde_json::{Map, Value};
 
 /// Longest `user_id`, `project` or `task`, in characters.
@@ -72,6 +76,25 @@ const FIELDS: [&str; 7] = [
 ];
 
 impl NewEntry {
+    /// Parses and checks a request body.
+    pub fn from_body(body: &[u8]) -> Result<Self, Invalid> {
+        let parsed: Members = serde_json::from_slice(body).map_err(|e| Invalid {
+            field: None,
+            message: match e.classify() {
+                Category::Data => "the body must be a JSON object".into(),
+                _ => format!("the body is not valid JSON: {e}"),
+            },
+        })?;
+        if let Some(name) = parsed.repeated {
+            let field = FIELDS.into_iter().find(|f| *f == name);
+            return Err(Invalid {
+                field,
+                message: format!("field {name:?} appears more than once"),
+            });
+        }
+        Self::from_json(Value::Object(parsed.members))
+    }
+
     /// Checks a decoded JSON body.
     pub fn from_json(value: Value) -> Result<Self, Invalid> {
         let Value::Object(mut object) = value else {
@@ -125,12 +148,22 @@ fn optional_text(
             field,
             format!("{field} is longer than {max} characters"),
         )),
+        Some(Value::String(s)) if s.chars().any(|c| is_forbidden(field, c)) => Err(Invalid::field(
+            field,
+            format!("{field} contains a control character"),
+        )),
         Some(Value::String(s)) => Ok(Some(s)),
         Some(other) => Err(Invalid::field(
             field,
             format!("{field} must be a string, got {}", kind(&other)),
         )),
     }
+}
+
+/// Control characters have no place in a name, and would let a stored value
+/// forge lines in whatever prints it; a description may span lines.
+fn is_forbidden(field: &str, c: char) -> bool {
+    c.is_control() && !(field == "description" && matches!(c, '\n' | '\r' | '\t'))
 }
 
 fn date(object: &mut Map<String, Value>) -> Result<String, Invalid> {
@@ -184,6 +217,47 @@ fn kind(value: &Value) -> &'static str {
         Value::String(_) => "a string",
         Value::Array(_) => "an array",
         Value::Object(_) => "an object",
+    }
+}
+
+/// A JSON object's members, and the first name that appeared twice.
+/// serde_json's own map keeps the last of two equal names, so a proxy or
+/// log that read the first would see another entry than the one stored:
+/// a repeated member is refused instead. Hand-written because neither
+/// serde_json nor a maintained crate offers a duplicate-rejecting map.
+struct Members {
+    members: Map<String, Value>,
+    repeated: Option<String>,
+}
+
+impl<'de> Deserialize<'de> for Members {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ObjectVisitor;
+
+        impl<'de> Visitor<'de> for ObjectVisitor {
+            type Value = Members;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Members, A::Error> {
+                let mut parsed = Members {
+                    members: Map::new(),
+                    repeated: None,
+                };
+                while let Some((name, value)) = map.next_entry::<String, Value>()? {
+                    if parsed.members.contains_key(&name) && parsed.repeated.is_none() {
+                        parsed.repeated = Some(name);
+                    } else {
+                        parsed.members.insert(name, value);
+                    }
+                }
+                Ok(parsed)
+            }
+        }
+
+        deserializer.deserialize_map(ObjectVisitor)
     }
 }
 
@@ -266,6 +340,45 @@ mod tests {
                 (Some(field), message)
             );
         }
+    }
+
+    #[test]
+    fn a_repeated_field_is_refused_not_overwritten() {
+        let body = br#"{"user_id": "a", "date": "2025-01-01T00:00:00Z", "project": "p",
+                        "hours": 1, "user_id": "b"}"#;
+
+        let error = NewEntry::from_body(body).unwrap_err();
+
+        assert_eq!(error.field, Some("user_id"));
+        assert_eq!(error.message, "field \"user_id\" appears more than once");
+    }
+
+    #[test]
+    fn a_body_that_is_no_object_or_no_json_says_which() {
+        let array = NewEntry::from_body(b"[1, 2]").unwrap_err();
+        let broken = NewEntry::from_body(b"{\"user_id\": ").unwrap_err();
+
+        assert_eq!(array.message, "the body must be a JSON object");
+        assert_eq!(
+            broken.message,
+            "the body is not valid JSON: EOF while parsing a value at line 1 column 12"
+        );
+    }
+
+    #[test]
+    fn control_characters_are_refused_except_line_breaks_in_descriptions() {
+        let entry = |user: &str, description: &str| {
+            json!({"user_id": user, "date": "2025-01-01T00:00:00Z", "project": "p",
+                   "hours": 1, "description": description})
+        };
+
+        let nul = NewEntry::from_json(entry("a\u{0}", "x")).unwrap_err();
+        let escape = NewEntry::from_json(entry("a", "\u{1b}[2J")).unwrap_err();
+        let lines = NewEntry::from_json(entry("a", "one\ntwo\tthree")).unwrap();
+
+        assert_eq!(nul.message, "user_id contains a control character");
+        assert_eq!(escape.field, Some("description"));
+        assert_eq!(lines.description.as_deref(), Some("one\ntwo\tthree"));
     }
 
     #[test]

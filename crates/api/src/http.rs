@@ -113,13 +113,7 @@ fn parse_entry(headers: &HeaderMap, body: &[u8]) -> Result<NewEntry, ApiError> {
             "Content-Type must be application/json",
         ));
     }
-    let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            format!("the body is not valid JSON: {e}"),
-        )
-    })?;
-    Ok(NewEntry::from_json(value)?)
+    Ok(NewEntry::from_body(body)?)
 }
 
 async fn show<S: Store>(

@@ -8,7 +8,8 @@
 //! every failure must be an RFC 6749 error object rather than the
 //! extractor's plain-text rejection.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::fmt;
 use std::sync::Arc;
 
 use axum::Router;
@@ -22,6 +23,7 @@ use axum::routing::{get, post};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use secrecy::SecretString;
+use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::json;
 
 use crate::error::TokenError;
@@ -70,7 +72,6 @@ fn metadata(issuer: &str) -> serde_json::Value {
         "grant_types_supported": [CLIENT_CREDENTIALS],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "response_types_supported": [],
-        "token_endpoint_auth_signing_alg_values_supported": ["RS256"],
     })
 }
 
@@ -98,27 +99,22 @@ async fn token<S: Store>(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let body = match body {
-        Ok(body) => body,
+    let mut response = match body {
+        Ok(body) => match parse_request(&headers, &body) {
+            Ok(request) => match shared.issuer.issue(request).await {
+                Ok(token) => (StatusCode::OK, axum::Json(token)).into_response(),
+                Err(error) => error_response(&error),
+            },
+            Err(error) => error_response(&error),
+        },
         Err(rejection) => {
             let description = format!("{} (at most {MAX_BODY} bytes)", rejection.body_text());
-            return (
-                rejection.status(),
-                axum::Json(json!({
-                "error": "invalid_request", "error_description": description })),
-            )
-                .into_response();
+            let body = json!({ "error": "invalid_request", "error_description": description });
+            (rejection.status(), axum::Json(body)).into_response()
         }
     };
-    let outcome = match parse_request(&headers, &body) {
-        Ok(request) => shared.issuer.issue(request).await,
-        Err(error) => Err(error),
-    };
-    let mut response = match outcome {
-        Ok(token) => (StatusCode::OK, axum::Json(token)).into_response(),
-        Err(error) => error_response(&error),
-    };
-    // RFC 6749 section 5.1: a response carrying tokens must not be cached.
+    // RFC 6749 section 5.1: a response carrying tokens must not be cached;
+    // errors are not either, whatever stage refused the request.
     let headers = response.headers_mut();
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(PRAGMA, HeaderValue::from_static("no-cache"));
@@ -216,12 +212,19 @@ fn form_params(body: &[u8]) -> Result<HashMap<String, String>, TokenError> {
 }
 
 /// JSON parameters, as Auth0 also accepts: an object whose members are
-/// strings. Members we do not know are ignored, as in a form.
+/// strings. Members we do not know are ignored, as in a form; a repeated
+/// one is an error, as in a form.
 fn json_params(body: &[u8]) -> Result<HashMap<String, String>, TokenError> {
-    let object: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(body)
+    let Members(members) = serde_json::from_slice(body)
         .map_err(|_| TokenError::InvalidRequest("the body is not a JSON object".into()))?;
     let mut params = HashMap::new();
-    for (name, value) in object {
+    let mut seen = HashSet::new();
+    for (name, value) in members {
+        if !seen.insert(name.clone()) {
+            return Err(TokenError::InvalidRequest(format!(
+                "parameter {name} is repeated"
+            )));
+        }
         match value {
             serde_json::Value::String(s) if s.is_empty() => {}
             serde_json::Value::String(s) => {
@@ -237,6 +240,35 @@ fn json_params(body: &[u8]) -> Result<HashMap<String, String>, TokenError> {
         }
     }
     Ok(params)
+}
+
+/// A JSON object's members in the order written, repeats kept: serde_json's
+/// own map would silently keep the last of two equal names. Hand-written
+/// because no maintained crate offers a duplicate-preserving object.
+struct Members(Vec<(String, serde_json::Value)>);
+
+impl<'de> Deserialize<'de> for Members {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ObjectVisitor;
+
+        impl<'de> Visitor<'de> for ObjectVisitor {
+            type Value = Members;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Members, A::Error> {
+                let mut members = Vec::new();
+                while let Some(member) = map.next_entry()? {
+                    members.push(member);
+                }
+                Ok(Members(members))
+            }
+        }
+
+        deserializer.deserialize_map(ObjectVisitor)
+    }
 }
 
 fn is_known(name: &str) -> bool {
@@ -335,6 +367,18 @@ mod tests {
 
         assert_eq!(params.get("scope"), None);
         assert_eq!(params.get("audience").map(String::as_str), Some("x"));
+    }
+
+    #[test]
+    fn a_repeated_json_parameter_is_invalid_request() {
+        let body = br#"{"client_secret": "wrong", "client_secret": "right"}"#;
+
+        let error = json_params(body).unwrap_err();
+
+        assert_eq!(
+            error,
+            TokenError::InvalidRequest("parameter client_secret is repeated".into())
+        );
     }
 
     #[test]

@@ -12,7 +12,7 @@
 
 use std::fs;
 use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use aws_lc_rs::encoding::AsDer;
@@ -231,15 +231,21 @@ fn create(path: &Path) -> Result<SigningKey, KeyError> {
         path: path.to_owned(),
         source,
     };
-    // create_new: never overwrite a key that appeared since the check above.
-    let mut file = fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
+    // Written whole to a private temporary file beside it, then linked into
+    // place only if no key appeared meanwhile: a crash mid-write leaves no
+    // half key that would stop every later start.
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut file = tempfile::NamedTempFile::new_in(dir).map_err(write_err)?;
+    file.as_file()
+        .set_permissions(fs::Permissions::from_mode(0o600))
         .map_err(write_err)?;
     file.write_all(text.as_bytes()).map_err(write_err)?;
-    file.sync_all().map_err(write_err)?;
+    file.as_file().sync_all().map_err(write_err)?;
+    file.persist_noclobber(path)
+        .map_err(|e| write_err(e.error))?;
+    fs::File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(write_err)?;
     tracing::info!(kid = key.kid(), path = %path.display(), "created a new signing key");
     Ok(key)
 }

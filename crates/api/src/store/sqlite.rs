@@ -9,6 +9,7 @@
 //! many entries, and no request ever waits on the busy lock. Reads use
 //! their own read-only connections, which WAL lets run beside the writer.
 
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
@@ -53,6 +54,7 @@ impl SqliteStore {
     /// Opens (creating if needed) and migrates the database at `path`, and
     /// starts its writer task.
     pub async fn open(path: &Path) -> Result<Self, StoreError> {
+        create_private(path)?;
         let write = write_pool(path).await?;
         MIGRATOR.run(&write).await.map_err(sqlx::Error::from)?;
         let reads = SqlitePool::connect_with(options(path)?.read_only(true)).await?;
@@ -151,6 +153,21 @@ fn entry(row: &SqliteRow) -> Result<Entry, sqlx::Error> {
         task: row.try_get("task")?,
         billable: row.try_get("billable")?,
     })
+}
+
+/// Creates the database file readable by its owner only, unless it exists.
+/// SQLite gives the `-wal` and `-shm` files it makes later the database
+/// file's mode, so all three stay private even in a shared directory.
+fn create_private(path: &Path) -> Result<(), sqlx::Error> {
+    let created = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path);
+    match created {
+        Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => Err(e.into()),
+        _ => Ok(()),
+    }
 }
 
 impl Store for SqliteStore {

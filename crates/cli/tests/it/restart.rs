@@ -61,3 +61,41 @@ async fn an_acknowledged_entry_survives_a_crash() {
         .collect();
     assert_eq!(hours, (1..=20).map(f64::from).collect::<Vec<_>>());
 }
+
+#[tokio::test]
+async fn the_data_files_are_private_even_in_a_directory_others_can_read() {
+    use std::os::unix::fs::PermissionsExt;
+
+    let (_dir, data) = workspace();
+    std::fs::create_dir(&data).unwrap();
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let server = Server::start(&data);
+    let job = create_client(&data, "Timesheets import job", "batch:upload");
+    let created = upload(&server, Some(&token(&server, &job).await), &seed_entry()).await;
+    assert_eq!(created.status(), 201);
+
+    let mut modes: Vec<(String, u32)> = std::fs::read_dir(&data)
+        .unwrap()
+        .map(|entry| {
+            let entry = entry.unwrap();
+            let mode = entry.metadata().unwrap().permissions().mode() & 0o777;
+            (entry.file_name().to_string_lossy().into_owned(), mode)
+        })
+        .collect();
+    modes.sort();
+
+    let names: Vec<&str> = modes.iter().map(|(name, _)| name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "authz.sqlite",
+            "authz.sqlite-shm",
+            "authz.sqlite-wal",
+            "signing-key.pem",
+            "timesheets.sqlite",
+            "timesheets.sqlite-shm",
+            "timesheets.sqlite-wal"
+        ]
+    );
+    assert!(modes.iter().all(|(_, mode)| *mode == 0o600), "{modes:?}");
+}
