@@ -70,10 +70,16 @@ fn guarded<S: Store>(
         |State((shared, scope)): State<(Arc<Shared<S>>, &'static str)>,
          mut request: Request,
          next: Next| async move {
-            let authorization = request
-                .headers()
-                .get(AUTHORIZATION)
-                .and_then(|v| v.to_str().ok());
+            let mut values = request.headers().get_all(AUTHORIZATION).iter();
+            let authorization = values.next().and_then(|v| v.to_str().ok());
+            if values.next().is_some() {
+                // RFC 6750 section 3.1: more than one credential is a
+                // malformed request, whichever of them a proxy would read.
+                return ApiError::from(AuthError::MalformedRequest(
+                    "more than one Authorization header",
+                ))
+                .into_response();
+            }
             let principal = match shared.verifier.authenticate(authorization).await {
                 Ok(principal) => principal,
                 Err(error) => return ApiError::from(error).into_response(),
@@ -184,6 +190,13 @@ impl From<AuthError> for ApiError {
                 "Missing or invalid token",
                 format!(
                     "Bearer realm=\"{REALM}\", error=\"invalid_token\", error_description=\"{why}\""
+                ),
+            ),
+            AuthError::MalformedRequest(why) => (
+                StatusCode::BAD_REQUEST,
+                *why,
+                format!(
+                    "Bearer realm=\"{REALM}\", error=\"invalid_request\", error_description=\"{why}\""
                 ),
             ),
             AuthError::InsufficientScope(scope) => (

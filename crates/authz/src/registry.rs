@@ -24,6 +24,8 @@ pub const DEFAULT_TOKEN_LIFETIME: u32 = 86_400;
 pub enum RegistryError {
     #[error("the client name is empty")]
     EmptyName,
+    #[error("the client name contains a control character")]
+    ControlCharacterInName,
     #[error("no scope given; pass at least one, e.g. --scope batch:upload")]
     NoScopes,
     #[error(
@@ -73,6 +75,10 @@ pub async fn create_client(
     let name = name.trim();
     if name.is_empty() {
         return Err(RegistryError::EmptyName);
+    }
+    // A name is printed in tables and logs: no character may forge a line.
+    if name.chars().any(char::is_control) {
+        return Err(RegistryError::ControlCharacterInName);
     }
     let api = store
         .api(audience)

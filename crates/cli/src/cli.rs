@@ -5,7 +5,10 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::builder::BoolishValueParser;
+use clap::error::ErrorKind;
+use clap::parser::ValueSource;
+use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use secrecy::SecretString;
 
 /// The API identifier of the scenario, used when `--audience` is not given.
@@ -18,6 +21,37 @@ pub const DEFAULT_AUDIENCE: &str = "https://api.exampleco.com/timesheets";
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+}
+
+impl Cli {
+    /// Parses the command line (exiting on a usage error, as clap does),
+    /// noting which of two alternative settings was given as a flag.
+    pub fn parse_args() -> Self {
+        let matches = Self::command().get_matches();
+        let mut cli = Self::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+        let credentials = match &mut cli.command {
+            Command::Token(args) => Some(&mut args.credentials),
+            Command::Import(args) => Some(&mut args.credentials),
+            _ => None,
+        };
+        if let (Some(credentials), Some((_, sub))) = (credentials, matches.subcommand()) {
+            let (domain, token_url) = (from_flag(sub, "domain"), from_flag(sub, "token_url"));
+            if domain && token_url {
+                Self::command()
+                    .error(
+                        ErrorKind::ArgumentConflict,
+                        "pass --token-url or --domain, not both",
+                    )
+                    .exit();
+            }
+            credentials.domain_flag_wins = domain;
+        }
+        cli
+    }
+}
+
+fn from_flag(matches: &ArgMatches, id: &str) -> bool {
+    matches.value_source(id) == Some(ValueSource::CommandLine)
 }
 
 #[derive(Debug, Subcommand)]
@@ -84,7 +118,7 @@ pub struct CreateClientArgs {
     #[command(flatten)]
     pub data: DataArgs,
     /// Print {"client_id": ..., "client_secret": ...} instead of text.
-    #[arg(long, env = "TIMESHEETS_JSON")]
+    #[arg(long, env = "TIMESHEETS_JSON", value_parser = BoolishValueParser::new())]
     pub json: bool,
 }
 
@@ -93,7 +127,7 @@ pub struct ListClientsArgs {
     #[command(flatten)]
     pub data: DataArgs,
     /// Print JSON instead of a table.
-    #[arg(long, env = "TIMESHEETS_JSON")]
+    #[arg(long, env = "TIMESHEETS_JSON", value_parser = BoolishValueParser::new())]
     pub json: bool,
 }
 
@@ -101,11 +135,15 @@ pub struct ListClientsArgs {
 #[derive(Debug, Args)]
 pub struct CredentialArgs {
     /// The token endpoint, e.g. http://127.0.0.1:8080/oauth/token.
-    #[arg(long, env = "TIMESHEETS_TOKEN_URL", conflicts_with = "domain")]
+    #[arg(long, env = "TIMESHEETS_TOKEN_URL")]
     pub token_url: Option<String>,
     /// Short for --token-url https://<DOMAIN>/oauth/token (an Auth0 tenant).
     #[arg(long, env = "TIMESHEETS_DOMAIN")]
     pub domain: Option<String>,
+    /// Set after parsing: --domain was a flag and --token-url was not, so
+    /// the domain wins over a token URL from the environment.
+    #[arg(skip)]
+    pub domain_flag_wins: bool,
     #[arg(long, env = "TIMESHEETS_CLIENT_ID")]
     pub client_id: String,
     /// Prefer the environment variable or .env: a flag shows in `ps`.
@@ -153,6 +191,6 @@ pub struct ImportArgs {
 #[derive(Debug, Args)]
 pub struct DemoArgs {
     /// Keep the demo's data directory instead of removing it at the end.
-    #[arg(long, env = "TIMESHEETS_KEEP")]
+    #[arg(long, env = "TIMESHEETS_KEEP", value_parser = BoolishValueParser::new())]
     pub keep: bool,
 }

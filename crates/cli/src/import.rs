@@ -71,13 +71,23 @@ pub async fn fetch(http: &reqwest::Client, args: &CredentialArgs) -> Result<Acce
     Ok(token::fetch(http, &credentials).await?)
 }
 
+/// The token endpoint: `--token-url`, or the one `--domain` names. Given
+/// both, the one set by a flag wins over the one from the environment, and
+/// `--token-url` wins when both are flags or both come from the environment.
 fn token_url(args: &CredentialArgs) -> Result<String> {
-    match (&args.token_url, &args.domain) {
+    let token_url = args.token_url.as_ref().filter(|_| !args.domain_flag_wins);
+    match (token_url, &args.domain) {
         (Some(url), _) => Ok(url.clone()),
-        (None, Some(domain)) => Ok(format!(
-            "https://{}/oauth/token",
-            domain.trim_end_matches('/')
-        )),
+        (None, Some(domain)) => {
+            let host = domain.trim_end_matches('/');
+            if host.is_empty() || host.contains('/') {
+                bail!(
+                    "--domain takes a host name such as tenant.auth0.com, not {domain:?}; \
+                     pass a full URL with --token-url"
+                );
+            }
+            Ok(format!("https://{host}/oauth/token"))
+        }
         (None, None) => {
             bail!("pass --token-url URL or --domain DOMAIN (or set TIMESHEETS_TOKEN_URL)")
         }

@@ -8,6 +8,7 @@ use std::fs;
 use std::net::SocketAddr;
 use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use axum::Router;
@@ -18,8 +19,14 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
+
+/// Longest a request may take, its body included.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// Longest a shutdown waits for requests in flight before it cuts them.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 /// What `serve` needs, after the flags were checked.
 #[derive(Debug, Clone)]
@@ -42,13 +49,22 @@ pub struct Running {
 }
 
 impl Running {
-    /// Finishes the requests in flight, then returns.
+    /// Finishes the requests in flight, then returns; requests still
+    /// running after [`SHUTDOWN_GRACE`] are cut. Nothing acknowledged is
+    /// lost that way: an entry is on disk before its 201 is sent.
     pub async fn stop(self) -> Result<()> {
         let _ = self.stop.send(());
-        self.task
-            .await
-            .context("the server task failed")?
-            .context("serving failed")
+        let abort = self.task.abort_handle();
+        match tokio::time::timeout(SHUTDOWN_GRACE, self.task).await {
+            Ok(finished) => finished
+                .context("the server task failed")?
+                .context("serving failed"),
+            Err(_) => {
+                tracing::warn!(grace = ?SHUTDOWN_GRACE, "requests still running; cutting them");
+                abort.abort();
+                Ok(())
+            }
+        }
     }
 }
 
@@ -68,7 +84,16 @@ pub async fn start(config: ServeConfig) -> Result<Running> {
     if config.issuer.is_none() {
         app = app.merge(authorization_server(&config, &issuer).await?);
     }
-    let app = with_request_logging(app.fallback(not_found));
+    let app = app
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        // A client that stalls mid-request must not hold a connection, or
+        // a shutdown, for ever.
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ));
+    let app = with_request_logging(app);
 
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
@@ -129,6 +154,13 @@ async fn not_found() -> impl IntoResponse {
     (
         StatusCode::NOT_FOUND,
         axum::Json(serde_json::json!({ "message": "Not found" })),
+    )
+}
+
+async fn method_not_allowed() -> impl IntoResponse {
+    (
+        StatusCode::METHOD_NOT_ALLOWED,
+        axum::Json(serde_json::json!({ "message": "Method not allowed" })),
     )
 }
 

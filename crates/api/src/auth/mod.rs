@@ -34,6 +34,10 @@ pub enum AuthError {
     /// `error_description` and the log.
     #[error("{0}")]
     Invalid(String),
+    /// A request whose credentials are malformed as a whole (RFC 6750
+    /// section 3.1 `invalid_request`), e.g. two `Authorization` headers.
+    #[error("{0}")]
+    MalformedRequest(&'static str),
     /// A valid token without the scope the route needs.
     #[error("the token lacks scope {0}")]
     InsufficientScope(&'static str),

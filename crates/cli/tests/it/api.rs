@@ -349,3 +349,65 @@ async fn a_body_over_64_kib_is_413_in_json() {
         json!({"message": "Failed to buffer the request body: length limit exceeded"})
     );
 }
+
+#[tokio::test]
+async fn a_repeated_member_or_a_second_authorization_header_is_400() {
+    let f = fixture();
+    let upload_token = token(&f.server, &f.job).await;
+    let read_token = token(&f.server, &f.reader).await;
+    let url = f.server.url("/timesheets/upload");
+    let http = reqwest::Client::new();
+
+    let repeated = http
+        .post(&url)
+        .bearer_auth(&upload_token)
+        .header("content-type", "application/json")
+        .body(r#"{"user_id": "007", "date": "2017-05-10T17:40:20.095Z", "project": "StoreZero", "hours": 5, "user_id": "008"}"#)
+        .send()
+        .await
+        .unwrap();
+    let two_headers = http
+        .post(&url)
+        .header("authorization", format!("Bearer {upload_token}"))
+        .header("authorization", "Bearer other")
+        .json(&seed_entry())
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(repeated.status(), 400);
+    assert_eq!(
+        repeated.json::<Value>().await.unwrap(),
+        json!({"message": "field \"user_id\" appears more than once", "field": "user_id"})
+    );
+    assert_eq!(two_headers.status(), 400);
+    assert_eq!(
+        header(&two_headers, "www-authenticate"),
+        "Bearer realm=\"timesheets\", error=\"invalid_request\", \
+         error_description=\"more than one Authorization header\""
+    );
+    assert_eq!(
+        two_headers.json::<Value>().await.unwrap(),
+        json!({"message": "more than one Authorization header"})
+    );
+    let stored = get(&f.server, &read_token, "/timesheets").await;
+    assert_eq!(stored.json::<Value>().await.unwrap(), json!([]));
+}
+
+#[tokio::test]
+async fn a_method_a_route_does_not_take_is_405_in_json() {
+    let f = fixture();
+
+    let response = reqwest::Client::new()
+        .delete(f.server.url("/timesheets/upload"))
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(response.status(), 405);
+    assert_eq!(header(&response, "allow"), "POST");
+    assert_eq!(
+        response.json::<Value>().await.unwrap(),
+        json!({"message": "Method not allowed"})
+    );
+}

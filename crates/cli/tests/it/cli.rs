@@ -173,3 +173,61 @@ fn a_malformed_dot_env_is_refused_without_echoing_its_lines() {
         "error: .env in the working directory has a line that cannot be parsed\n"
     );
 }
+
+#[tokio::test]
+async fn a_client_name_that_could_forge_a_table_line_is_refused() {
+    let f = fixture();
+
+    let output = run(
+        f.server.data.parent().unwrap(),
+        &[
+            "clients",
+            "create",
+            "--name",
+            "job\nFAKE  2025-01-01  admin",
+            "--scope",
+            "batch:upload",
+            "--data",
+            f.server.data.to_str().unwrap(),
+        ],
+    );
+
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        stderr(&output),
+        "error: the client name contains a control character\n"
+    );
+}
+
+#[test]
+fn domain_takes_a_host_name_and_a_flag_wins_over_the_environment() {
+    let cwd = tempfile::tempdir().unwrap();
+    let args = ["token", "--client-id", "x", "--client-secret", "y"];
+
+    let with_scheme = run(
+        cwd.path(),
+        &[&args[..], &["--domain", "http://tenant.example"]].concat(),
+    );
+    let mut command = crate::support::command(cwd.path());
+    command
+        .env(
+            "TIMESHEETS_TOKEN_URL",
+            "http://127.0.0.1:9/from-the-environment",
+        )
+        .args(args)
+        .args(["--domain", "127.0.0.1:9/"]);
+    let flag_over_env = command.output().unwrap();
+
+    assert_eq!(with_scheme.status.code(), Some(1));
+    assert_eq!(
+        stderr(&with_scheme),
+        "error: --domain takes a host name such as tenant.auth0.com, not \"http://tenant.example\"; \
+         pass a full URL with --token-url\n"
+    );
+    assert!(
+        stderr(&flag_over_env)
+            .starts_with("error: token request to https://127.0.0.1:9/oauth/token failed"),
+        "{}",
+        stderr(&flag_over_env)
+    );
+}
