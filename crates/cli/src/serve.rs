@@ -10,11 +10,12 @@ use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use axum::Router;
 use axum::extract::{MatchedPath, Request};
 use axum::http::{HeaderName, StatusCode};
 use axum::response::IntoResponse;
+use timesheets_api::auth::jwks::KeyError;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -121,6 +122,17 @@ async fn api(config: &ServeConfig, issuer: &str) -> Result<Router> {
         .build()
         .context("building the HTTP client")?;
     let verifier = timesheets_api::Verifier::new(issuer, &config.audience, http);
+    if config.issuer.is_some() {
+        // An external issuer may be down for now, and the API retries on
+        // demand; but one that calls itself by another name never matches.
+        match verifier.prefetch_keys().await {
+            Ok(()) => {}
+            Err(KeyError::IssuerMismatch { url, named, .. }) => bail!(
+                "{url} says the issuer is {named:?}, and tokens carry that name: pass --issuer {named}"
+            ),
+            Err(error) => tracing::warn!(%error, "the issuer's keys are not available yet"),
+        }
+    }
     Ok(timesheets_api::router(verifier, store))
 }
 

@@ -35,6 +35,15 @@ pub enum KeyError {
     /// checked either way.
     #[error("fetching the issuer's keys: {0}")]
     Fetch(String),
+    /// The issuer's metadata calls it by another name than the one we
+    /// trust: a misconfiguration (a missing trailing slash, say) that no
+    /// retry will mend.
+    #[error("{url} names issuer {named:?}, not {configured:?}")]
+    IssuerMismatch {
+        url: String,
+        named: String,
+        configured: String,
+    },
 }
 
 #[derive(Default)]
@@ -88,6 +97,16 @@ impl Jwks {
             cached: RwLock::new(Cached::default()),
             refetch: Mutex::new(LastFetch::default()),
         }
+    }
+
+    /// Fetches the key set now, rather than on the first request, so that a
+    /// misconfigured issuer shows at start-up.
+    pub async fn prefetch(&self) -> Result<(), KeyError> {
+        let mut last = self.refetch.lock().await;
+        last.at = Some(Instant::now());
+        let outcome = self.fetch().await;
+        last.failure = outcome.as_ref().err().map(ToString::to_string);
+        outcome
     }
 
     /// The key that signed a token with header `kid`.
@@ -197,10 +216,11 @@ impl Jwks {
         };
         match metadata {
             Some(metadata) if metadata.issuer == self.issuer => Ok(metadata.jwks_uri),
-            Some(metadata) => Err(KeyError::Fetch(format!(
-                "{url} names issuer {:?}, not {:?}",
-                metadata.issuer, self.issuer
-            ))),
+            Some(metadata) => Err(KeyError::IssuerMismatch {
+                url,
+                named: metadata.issuer,
+                configured: self.issuer.clone(),
+            }),
             None => {
                 tracing::info!(%url, "no usable issuer metadata; using /.well-known/jwks.json");
                 Ok(format!("{base}/.well-known/jwks.json"))

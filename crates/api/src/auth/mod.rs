@@ -105,6 +105,11 @@ impl Verifier {
         }
     }
 
+    /// Fetches the issuer's keys now rather than on the first request.
+    pub async fn prefetch_keys(&self) -> Result<(), jwks::KeyError> {
+        self.jwks.prefetch().await
+    }
+
     /// Checks the value of an `Authorization` header.
     pub async fn authenticate(&self, authorization: Option<&str>) -> Result<Principal, AuthError> {
         let token = bearer_token(authorization)?;
@@ -129,6 +134,9 @@ impl Verifier {
             .await
             .map_err(|e| match e {
                 jwks::KeyError::Fetch(why) => AuthError::IssuerUnavailable(why),
+                mismatch @ jwks::KeyError::IssuerMismatch { .. } => {
+                    AuthError::IssuerUnavailable(mismatch.to_string())
+                }
                 other => {
                     tracing::debug!(error = %other, "no key for token");
                     AuthError::Invalid("the token is not signed by a key of the issuer".into())

@@ -62,7 +62,9 @@ fn claims(iss: &str) -> Value {
            "scope": "batch:upload", "iat": now, "exp": now + 600})
 }
 
-#[tokio::test]
+// Multi-threaded: the bare issuer must answer while the test thread waits
+// for `serve` to start (which fetches the keys first).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_metadata_the_keys_are_found_at_well_known_jwks_json() {
     let (issuer, key) = bare_issuer().await;
     let (_dir, data) = workspace();
@@ -132,5 +134,41 @@ async fn an_issuer_that_starts_after_the_api_is_found_through_its_metadata() {
         201,
         "the outage did not pin the conventional JWKS path; log:\n{}",
         api.logs()
+    );
+}
+
+#[test]
+fn an_issuer_that_calls_itself_by_another_name_stops_serve_at_start() {
+    let (_issuer_dir, issuer_data) = workspace();
+    let issuer = Server::start(&issuer_data);
+    let without_slash = issuer.base.clone();
+    let (dir, data) = workspace();
+
+    let output = crate::support::run(
+        dir.path(),
+        &[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--data",
+            data.to_str().unwrap(),
+            "--issuer",
+            &without_slash,
+        ],
+    );
+
+    assert_eq!(output.status.code(), Some(1));
+    let last = crate::support::stderr(&output)
+        .lines()
+        .last()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        last,
+        format!(
+            "error: {without_slash}/.well-known/openid-configuration says the issuer is \"{0}\", \
+             and tokens carry that name: pass --issuer {0}",
+            issuer.issuer()
+        )
     );
 }
