@@ -87,8 +87,16 @@ impl LineIndex {
                 // A break where the record would start: skip it.
                 cursor += 1;
             }
-            breaks.line += u64::from(is_newline);
             breaks.pending.pop_front();
+            // A line ends at `\n`, `\r\n` or a lone `\r` (old Mac files).
+            // The byte after a `\r` passed here has been read, so a `\n`
+            // there is already pending.
+            let ends_crlf = !is_newline
+                && breaks
+                    .pending
+                    .front()
+                    .is_some_and(|&(next, newline)| newline && next == at + 1);
+            breaks.line += u64::from(!ends_crlf);
         }
         breaks.line
     }
@@ -120,11 +128,12 @@ mod tests {
     }
 
     #[test]
-    fn records_start_on_the_right_line_with_lf_crlf_and_blank_lines() {
+    fn records_start_on_the_right_line_with_lf_crlf_cr_and_blank_lines() {
         assert_eq!(lines_of_records("a\nb\nc\n"), [1, 2, 3]);
         assert_eq!(lines_of_records("a\r\nb\r\nc"), [1, 2, 3]);
         assert_eq!(lines_of_records("a\n\n\nb\r\n\r\nc\n"), [1, 4, 6]);
         assert_eq!(lines_of_records("\"x\r\ny\",1\r\nb\r\n"), [1, 3]);
-        assert_eq!(lines_of_records("a\rb\rc"), [1, 1, 1]);
+        assert_eq!(lines_of_records("a\rb\rc"), [1, 2, 3]);
+        assert_eq!(lines_of_records("\"x\ry\",1\rb\r\rc"), [1, 3, 5]);
     }
 }
