@@ -15,6 +15,10 @@ use axum::Router;
 use axum::extract::{MatchedPath, Request};
 use axum::http::{HeaderName, StatusCode};
 use axum::response::IntoResponse;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
 use timesheets_api::auth::jwks::KeyError;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -26,6 +30,8 @@ use tracing::Level;
 
 /// Longest a request may take, its body included.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// Longest a client may take to send a request's headers.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// Longest a shutdown waits for requests in flight before it cuts them.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
@@ -97,13 +103,7 @@ pub async fn start(config: ServeConfig) -> Result<Running> {
     let app = with_request_logging(app);
 
     let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = stopped.await;
-            })
-            .await
-    });
+    let task = tokio::spawn(serve_connections(listener, app, stopped));
     Ok(Running {
         addr,
         issuer,
@@ -144,6 +144,51 @@ async fn authorization_server(config: &ServeConfig, issuer: &str) -> Result<Rout
     let keys = timesheets_authz::KeySet::load_or_create(&config.data)?;
     let issuer = timesheets_authz::Issuer::new(issuer.to_owned(), keys, store);
     Ok(timesheets_authz::router(issuer))
+}
+
+/// Accepts connections and serves HTTP/1.1 on them until `stop` fires, then
+/// lets the requests in flight finish.
+///
+/// Written here instead of calling `axum::serve`, which gives no way to
+/// bound how long a client may take to send its request headers: hyper's
+/// header read timeout needs a timer that `axum::serve` does not set, and
+/// without it a client that trickles header bytes holds its connection for
+/// ever (slowloris).
+async fn serve_connections(
+    listener: TcpListener,
+    app: Router,
+    mut stop: oneshot::Receiver<()>,
+) -> std::io::Result<()> {
+    let mut http = http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT);
+    let graceful = GracefulShutdown::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    let service = TowerToHyperService::new(app.clone());
+                    let connection = http.serve_connection(TokioIo::new(stream), service);
+                    let connection = graceful.watch(connection);
+                    tokio::spawn(async move {
+                        if let Err(error) = connection.await {
+                            tracing::debug!(%error, "connection ended with an error");
+                        }
+                    });
+                }
+                // Out of file descriptors and the like: wait for some to
+                // free up rather than spin.
+                Err(error) => {
+                    tracing::warn!(%error, "accepting a connection failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            },
+            _ = &mut stop => break,
+        }
+    }
+    drop(listener);
+    graceful.shutdown().await;
+    Ok(())
 }
 
 /// Opens the authorization server's database in `data`, creating it.

@@ -411,3 +411,28 @@ async fn a_method_a_route_does_not_take_is_405_in_json() {
         json!({"message": "Method not allowed"})
     );
 }
+
+#[tokio::test]
+async fn a_client_that_never_finishes_its_headers_is_cut_off() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let f = fixture();
+    let address = f.server.base.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+
+    stream
+        .write_all(b"POST /timesheets/upload HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let mut rest = Vec::new();
+    let read = tokio::time::timeout(
+        std::time::Duration::from_secs(20),
+        stream.read_to_end(&mut rest),
+    )
+    .await;
+
+    assert!(read.is_ok(), "the connection was still open after 20 s");
+    let waited = started.elapsed().as_secs_f64();
+    assert!((9.0..15.0).contains(&waited), "closed after {waited} s");
+}
