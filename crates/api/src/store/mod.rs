@@ -4,6 +4,7 @@
 mod sqlite;
 
 use std::future::Future;
+use std::sync::Arc;
 
 pub use sqlite::SqliteStore;
 
@@ -14,6 +15,9 @@ use crate::entry::{Entry, NewEntry};
 pub enum StoreError {
     #[error("timesheet store: {0}")]
     Database(#[from] sqlx::Error),
+    /// A failure that every entry of one commit shares.
+    #[error("timesheet store: {0}")]
+    Shared(Arc<sqlx::Error>),
     #[error("timesheet store: the writer has stopped")]
     WriterStopped,
 }

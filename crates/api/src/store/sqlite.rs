@@ -12,9 +12,11 @@
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::Row;
+use sqlx::error::ErrorKind;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
     SqliteSynchronous,
@@ -87,21 +89,21 @@ async fn write_pool(path: &Path) -> Result<SqlitePool, sqlx::Error> {
 async fn write_batches(pool: SqlitePool, mut queue: mpsc::Receiver<Insert>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        // A caller that is gone (its request timed out, its client left)
+        // was answered with an error: storing its entry now would make that
+        // answer a lie, and a retry a duplicate.
+        batch.retain(|insert| !insert.done.is_closed());
         match commit(&pool, &batch).await {
             Ok(ids) => {
                 for (insert, id) in batch.drain(..).zip(ids) {
                     let _ = insert.done.send(Ok(id));
                 }
             }
-            Err(error) if batch.len() == 1 => {
-                if let Some(insert) = batch.pop() {
-                    let _ = insert.done.send(Err(error.into()));
-                }
-            }
-            // One bad insert must not fail the others that happened to share
-            // its transaction: retry each alone, so each gets its own answer.
-            Err(error) => {
-                tracing::warn!(%error, entries = batch.len(), "group commit failed; committing one by one");
+            // An entry the table refuses must not fail the others that
+            // shared its transaction: retry each alone, so each gets its
+            // own answer.
+            Err(error) if batch.len() > 1 && is_refusal(&error) => {
+                tracing::warn!(%error, entries = batch.len(), "group commit refused; committing one by one");
                 for insert in batch.drain(..) {
                     let outcome = commit(&pool, std::slice::from_ref(&insert)).await;
                     let _ = insert
@@ -109,13 +111,38 @@ async fn write_batches(pool: SqlitePool, mut queue: mpsc::Receiver<Insert>) {
                         .send(outcome.map(|ids| ids[0]).map_err(StoreError::from));
                 }
             }
+            // Anything else (the database locked by another process, a full
+            // disk) would fail each retry the same way, only later.
+            Err(error) => {
+                let error = Arc::new(error);
+                for insert in batch.drain(..) {
+                    let _ = insert.done.send(Err(StoreError::Shared(error.clone())));
+                }
+            }
         }
     }
     pool.close().await;
 }
 
+/// Whether the database refused the data itself (a constraint), rather than
+/// failing to store it.
+fn is_refusal(error: &sqlx::Error) -> bool {
+    error.as_database_error().is_some_and(|e| {
+        matches!(
+            e.kind(),
+            ErrorKind::CheckViolation
+                | ErrorKind::NotNullViolation
+                | ErrorKind::UniqueViolation
+                | ErrorKind::ForeignKeyViolation
+        )
+    })
+}
+
 /// Inserts `batch` in one transaction; the ids, in order, once it is on disk.
 async fn commit(pool: &SqlitePool, batch: &[Insert]) -> Result<Vec<i64>, sqlx::Error> {
+    if batch.is_empty() {
+        return Ok(Vec::new());
+    }
     let mut tx = pool.begin().await?;
     let mut ids = Vec::with_capacity(batch.len());
     for insert in batch {
@@ -235,6 +262,27 @@ mod tests {
         }
     }
 
+    type Answer = oneshot::Receiver<Result<i64, StoreError>>;
+
+    /// Inserts queued before any writer runs, so that one takes them all as
+    /// one batch; and where each one's answer will arrive.
+    fn queued(entries: &[(&str, f64)]) -> (mpsc::Receiver<Insert>, Vec<Answer>) {
+        let (queue, waiting) = mpsc::channel(QUEUE);
+        let mut answers = Vec::new();
+        for &(user, hours) in entries {
+            let (done, answer) = oneshot::channel();
+            let insert = Insert {
+                entry: new_entry(user, hours),
+                uploaded_by: "job@clients".to_owned(),
+                created_at: "2025-03-03T10:00:00.000Z".to_owned(),
+                done,
+            };
+            queue.try_send(insert).unwrap();
+            answers.push(answer);
+        }
+        (waiting, answers)
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn concurrent_inserts_get_distinct_ids_and_are_all_read_back() {
         let dir = tempfile::tempdir().unwrap();
@@ -265,22 +313,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.sqlite");
         let store = SqliteStore::open(&path).await.unwrap();
-        // Queue three inserts before a writer runs, so it takes them as one
-        // batch; 30 hours breaks the table's CHECK constraint.
-        let (queue, waiting) = mpsc::channel(QUEUE);
-        let mut answers = Vec::new();
-        for (user, hours) in [("a", 1.0), ("b", 30.0), ("c", 2.0)] {
-            let (done, answer) = oneshot::channel();
-            let insert = Insert {
-                entry: new_entry(user, hours),
-                uploaded_by: "job@clients".to_owned(),
-                created_at: "2025-03-03T10:00:00.000Z".to_owned(),
-                done,
-            };
-            queue.send(insert).await.unwrap();
-            answers.push(answer);
-        }
-        drop(queue);
+        // 30 hours breaks the table's CHECK constraint.
+        let (waiting, answers) = queued(&[("a", 1.0), ("b", 30.0), ("c", 2.0)]);
 
         write_batches(write_pool(&path).await.unwrap(), waiting).await;
 
@@ -289,6 +323,27 @@ mod tests {
             outcomes.push(answer.await.unwrap().ok());
         }
         assert_eq!(outcomes, [Some(1), None, Some(2)]);
+        let users: Vec<String> = store
+            .list(0, 10)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.user_id)
+            .collect();
+        assert_eq!(users, ["a", "c"]);
+    }
+
+    #[tokio::test]
+    async fn an_entry_whose_caller_is_gone_is_not_stored() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.sqlite");
+        let store = SqliteStore::open(&path).await.unwrap();
+        let (waiting, mut answers) = queued(&[("a", 1.0), ("b", 1.0), ("c", 1.0)]);
+        // The request for "b" timed out while its insert waited.
+        drop(answers.remove(1));
+
+        write_batches(write_pool(&path).await.unwrap(), waiting).await;
+
         let users: Vec<String> = store
             .list(0, 10)
             .await
