@@ -86,7 +86,7 @@ enum Outcome {
     Failed(Origin, String),
     /// A failure no later entry could escape; the run stops.
     Fatal(Origin, String),
-    /// Not sent, because the run is stopping.
+    /// Not looked at, because the run is stopping.
     NotSent,
     Skipped(Origin, String),
     Unreadable(String),
@@ -117,7 +117,7 @@ pub async fn run(
         let mut outcomes = std::pin::pin!(outcomes);
         while let Some(outcome) = outcomes.next().await {
             if matches!(outcome, Outcome::NotSent) {
-                // Every later item was not sent either: stop reading.
+                // Every later item was not looked at either: stop reading.
                 break;
             }
             report(&outcome, &mut summary, out, err);
@@ -145,25 +145,23 @@ fn read_all(files: Vec<PathBuf>, options: &ReadOptions, sender: &mpsc::Sender<It
 }
 
 async fn settle(item: Item, uploader: &Uploader, stopping: &AtomicBool) -> Outcome {
+    if stopping.load(Ordering::Relaxed) {
+        return Outcome::NotSent;
+    }
     match item {
-        Item::Record(Record::Entry(origin, entry)) => {
-            if stopping.load(Ordering::Relaxed) {
-                return Outcome::NotSent;
+        Item::Record(Record::Entry(origin, entry)) => match uploader.upload(&entry).await {
+            Ok(created) => Outcome::Created(created),
+            Err(UploadError::Rejected { status, message }) if error_is_the_entrys(status) => {
+                Outcome::Failed(
+                    origin,
+                    format!("the API refused the entry ({status}): {message}"),
+                )
             }
-            match uploader.upload(&entry).await {
-                Ok(created) => Outcome::Created(created),
-                Err(UploadError::Rejected { status, message }) if error_is_the_entrys(status) => {
-                    Outcome::Failed(
-                        origin,
-                        format!("the API refused the entry ({status}): {message}"),
-                    )
-                }
-                Err(error) => {
-                    stopping.store(true, Ordering::Relaxed);
-                    Outcome::Fatal(origin, error.to_string())
-                }
+            Err(error) => {
+                stopping.store(true, Ordering::Relaxed);
+                Outcome::Fatal(origin, error.to_string())
             }
-        }
+        },
         Item::Record(Record::Invalid(origin, reason)) => Outcome::Failed(origin, reason),
         Item::Record(Record::Skipped(origin, reason)) => Outcome::Skipped(origin, reason),
         Item::Unreadable(reason) => Outcome::Unreadable(reason),
@@ -175,7 +173,7 @@ async fn settle(item: Item, uploader: &Uploader, stopping: &AtomicBool) -> Outco
 /// API refuses, a wrong URL, an API that is down) would fail every entry
 /// alike.
 fn error_is_the_entrys(status: u16) -> bool {
-    matches!(status, 400 | 409 | 413 | 415 | 422)
+    matches!(status, 400 | 409 | 413 | 422)
 }
 
 fn report(

@@ -328,3 +328,40 @@ async fn an_api_that_is_down_stops_the_import_at_once() {
     assert_eq!(errors.lines().count(), 2, "{errors}");
     assert!(!errors.contains(&f.job.secret));
 }
+
+#[tokio::test]
+async fn after_a_stop_no_later_row_is_read_or_reported() {
+    let f = fixture();
+    let cwd = tempfile::tempdir().unwrap();
+    let export = cwd.path().join("entries.ndjson");
+    let entry = |hours: i32| {
+        json!({"user_id": "007", "date": "2017-05-10T17:40:20.095Z", "project": "StoreZero",
+               "hours": hours})
+        .to_string()
+    };
+    let lines = [entry(5), entry(-1), entry(-1), entry(3)];
+    std::fs::write(&export, lines.join("\n")).unwrap();
+
+    // One at a time, so that nothing was under way when the run stopped.
+    let output = import(
+        &f.server,
+        &f.reader,
+        cwd.path(),
+        &["--concurrency", "1"],
+        &export,
+    );
+
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        stdout(&output),
+        "1 read, 0 created, 1 failed, stopped early\n"
+    );
+    assert_eq!(
+        stderr(&output),
+        format!(
+            "{}:1: the API answered 403: Forbidden\n\
+             error: stopping: no later entry could be uploaded either; entries after this one were not sent\n",
+            export.display()
+        )
+    );
+}
