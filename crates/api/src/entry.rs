@@ -150,7 +150,7 @@ fn optional_text(
         )),
         Some(Value::String(s)) if s.chars().any(|c| is_forbidden(field, c)) => Err(Invalid::field(
             field,
-            format!("{field} contains a control character"),
+            format!("{field} contains a control or text-direction character"),
         )),
         Some(Value::String(s)) => Ok(Some(s)),
         Some(other) => Err(Invalid::field(
@@ -160,10 +160,14 @@ fn optional_text(
     }
 }
 
-/// Control characters have no place in a name, and would let a stored value
-/// forge lines in whatever prints it; a description may span lines.
+/// Control characters, line and paragraph separators and the invisible
+/// text-direction overrides have no place in a name: they would let a
+/// stored value forge lines, or show other text than it holds, wherever it
+/// is printed. A description may span lines.
 fn is_forbidden(field: &str, c: char) -> bool {
-    c.is_control() && !(field == "description" && matches!(c, '\n' | '\r' | '\t'))
+    let unsafe_char = c.is_control()
+        || matches!(c, '\u{2028}' | '\u{2029}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}');
+    unsafe_char && !(field == "description" && matches!(c, '\n' | '\r' | '\t'))
 }
 
 fn date(object: &mut Map<String, Value>) -> Result<String, Invalid> {
@@ -374,10 +378,15 @@ mod tests {
 
         let nul = NewEntry::from_json(entry("a\u{0}", "x")).unwrap_err();
         let escape = NewEntry::from_json(entry("a", "\u{1b}[2J")).unwrap_err();
+        let reversed = NewEntry::from_json(entry("\u{202E}gpj.exe", "x")).unwrap_err();
         let lines = NewEntry::from_json(entry("a", "one\ntwo\tthree")).unwrap();
 
-        assert_eq!(nul.message, "user_id contains a control character");
+        assert_eq!(
+            nul.message,
+            "user_id contains a control or text-direction character"
+        );
         assert_eq!(escape.field, Some("description"));
+        assert_eq!(reversed.field, Some("user_id"));
         assert_eq!(lines.description.as_deref(), Some("one\ntwo\tthree"));
     }
 

@@ -24,7 +24,7 @@ pub const DEFAULT_TOKEN_LIFETIME: u32 = 86_400;
 pub enum RegistryError {
     #[error("the client name is empty")]
     EmptyName,
-    #[error("the client name contains a control character")]
+    #[error("the client name contains a control or text-direction character")]
     ControlCharacterInName,
     #[error("no scope given; pass at least one, e.g. --scope batch:upload")]
     NoScopes,
@@ -76,8 +76,13 @@ pub async fn create_client(
     if name.is_empty() {
         return Err(RegistryError::EmptyName);
     }
-    // A name is printed in tables and logs: no character may forge a line.
-    if name.chars().any(char::is_control) {
+    // A name is printed in tables and logs: no character may forge a line
+    // or make it show other text than it holds.
+    let unsafe_char = |c: char| {
+        c.is_control()
+            || matches!(c, '\u{2028}' | '\u{2029}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+    };
+    if name.chars().any(unsafe_char) {
         return Err(RegistryError::ControlCharacterInName);
     }
     let api = store

@@ -80,7 +80,11 @@ fn token_url(args: &CredentialArgs) -> Result<String> {
         (Some(url), _) => Ok(url.clone()),
         (None, Some(domain)) => {
             let host = domain.trim_end_matches('/');
-            if host.is_empty() || host.contains('/') {
+            // A host and maybe a port: anything else (`/`, `?`, `#`, `@`)
+            // would send the secret to some other URL than the token
+            // endpoint.
+            let is_host = |c: char| c.is_ascii_alphanumeric() || ".-:[]".contains(c);
+            if host.is_empty() || !host.chars().all(is_host) {
                 bail!(
                     "--domain takes a host name such as tenant.auth0.com, not {domain:?}; \
                      pass a full URL with --token-url"

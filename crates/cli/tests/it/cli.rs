@@ -195,7 +195,7 @@ async fn a_client_name_that_could_forge_a_table_line_is_refused() {
     assert_eq!(output.status.code(), Some(1));
     assert_eq!(
         stderr(&output),
-        "error: the client name contains a control character\n"
+        "error: the client name contains a control or text-direction character\n"
     );
 }
 
@@ -218,6 +218,12 @@ fn domain_takes_a_host_name_and_a_flag_wins_over_the_environment() {
         .args(["--domain", "127.0.0.1:9/"]);
     let flag_over_env = command.output().unwrap();
 
+    let with_fragment = run(
+        cwd.path(),
+        &[&args[..], &["--domain", "127.0.0.1:9#"]].concat(),
+    );
+    assert_eq!(with_fragment.status.code(), Some(1));
+    assert!(stderr(&with_fragment).starts_with("error: --domain takes a host name"));
     assert_eq!(with_scheme.status.code(), Some(1));
     assert_eq!(
         stderr(&with_scheme),
