@@ -195,11 +195,12 @@ impl Jwks {
     }
 
     /// The JWKS URL from the issuer's metadata, whose `issuer` must be the
-    /// one we trust (RFC 8414 section 3.3); when the issuer answers but
-    /// publishes no usable metadata, the conventional place beside the
-    /// issuer URL. An issuer that cannot be reached at all is an error, not
-    /// a reason to fall back: the answer is remembered for good, and a
-    /// passing outage must not pin the wrong URL.
+    /// one we trust (RFC 8414 section 3.3); when the issuer says it has no
+    /// metadata (a 4xx, or a page that is not metadata), the conventional
+    /// place beside the issuer URL. An issuer that cannot be reached, or
+    /// answers with a server error, is an error and not a reason to fall
+    /// back: the answer is remembered for good, and a passing outage must
+    /// not pin the wrong URL.
     async fn discover(&self) -> Result<String, KeyError> {
         let base = self.issuer.trim_end_matches('/');
         let url = format!("{base}/.well-known/openid-configuration");
@@ -210,9 +211,18 @@ impl Jwks {
             .send()
             .await
             .map_err(|e| KeyError::Fetch(format!("{url}: {}", e.without_url())))?;
-        let metadata = match response.error_for_status() {
-            Ok(response) => response.json::<Metadata>().await.ok(),
-            Err(_) => None,
+        // A server error may pass (a proxy in front of an issuer that is
+        // starting): try again later rather than settle on the fallback.
+        let status = response.status();
+        if status.is_server_error() {
+            return Err(KeyError::Fetch(format!(
+                "{url}: the issuer answered {status}"
+            )));
+        }
+        let metadata = if status.is_success() {
+            response.json::<Metadata>().await.ok()
+        } else {
+            None
         };
         match metadata {
             Some(metadata) if metadata.issuer == self.issuer => Ok(metadata.jwks_uri),

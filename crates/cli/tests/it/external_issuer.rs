@@ -1,9 +1,13 @@
 //! `serve --issuer URL`: the API alone, trusting an issuer it learns only
 //! through that issuer's published metadata and keys.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::Router;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
 use axum::routing::get;
 use serde_json::{Value, json};
 
@@ -106,19 +110,11 @@ async fn an_issuer_that_starts_after_the_api_is_found_through_its_metadata() {
     let while_down_status = while_down.status();
     let retry_after = while_down.headers().get("retry-after").cloned();
     let while_down_body: Value = while_down.json().await.unwrap();
-    // Now the issuer comes up, its keys at a path only its metadata names.
-    let metadata = json!({"issuer": issuer, "jwks_uri": format!("{issuer}keys")});
-    let jwks = json!({ "keys": [key.jwk()] });
-    let app = Router::new()
-        .route(
-            "/.well-known/openid-configuration",
-            get(move || async move { axum::Json(metadata) }),
-        )
-        .route("/keys", get(move || async move { axum::Json(jwks) }));
+    // Now the issuer comes up.
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
         .await
         .unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    keycloak_like(listener, &key, 0);
     tokio::time::sleep(timesheets_api::auth::jwks::MIN_REFETCH).await;
     let once_up = upload(&api, Some(&signed), &seed_entry()).await;
 
@@ -135,6 +131,53 @@ async fn an_issuer_that_starts_after_the_api_is_found_through_its_metadata() {
         "the outage did not pin the conventional JWKS path; log:\n{}",
         api.logs()
     );
+}
+
+/// Serves an issuer like Keycloak on `listener`: its keys at a path that
+/// only its metadata names. The first `failures` metadata requests get 503,
+/// as from a proxy in front of an issuer that is still starting.
+fn keycloak_like(
+    listener: tokio::net::TcpListener,
+    key: &timesheets_authz::keys::SigningKey,
+    failures: usize,
+) -> String {
+    let issuer = format!("http://{}/", listener.local_addr().unwrap());
+    let metadata = json!({"issuer": issuer, "jwks_uri": format!("{issuer}keys")});
+    let jwks = json!({ "keys": [key.jwk()] });
+    let answered = Arc::new(AtomicUsize::new(0));
+    let app = Router::new()
+        .route(
+            "/.well-known/openid-configuration",
+            get(move || async move {
+                if answered.fetch_add(1, Ordering::SeqCst) < failures {
+                    StatusCode::SERVICE_UNAVAILABLE.into_response()
+                } else {
+                    axum::Json(metadata).into_response()
+                }
+            }),
+        )
+        .route("/keys", get(move || async move { axum::Json(jwks) }));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    issuer
+}
+
+// Multi-threaded: the issuer must answer while the test thread waits for
+// `serve` to start.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_error_from_the_issuers_metadata_is_retried_not_settled_for() {
+    let (key, _) = timesheets_authz::keys::SigningKey::generate().unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let issuer = keycloak_like(listener, &key, 1);
+    let (_dir, data) = workspace();
+    let api = Server::start_with(&data, &["--issuer", &issuer]);
+    let signed = key.sign(&claims(&issuer)).unwrap();
+
+    let at_first = upload(&api, Some(&signed), &seed_entry()).await.status();
+    tokio::time::sleep(timesheets_api::auth::jwks::MIN_REFETCH).await;
+    let later = upload(&api, Some(&signed), &seed_entry()).await.status();
+
+    assert_eq!(at_first, 503);
+    assert_eq!(later, 201, "log:\n{}", api.logs());
 }
 
 #[test]
