@@ -149,7 +149,16 @@ async fn list<S: Store>(
             "query parameters after and limit must be whole numbers",
         )
     })?;
-    let limit = page.limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE);
+    let limit = match page.limit {
+        None => DEFAULT_PAGE,
+        Some(0) => {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "query parameter limit must be at least 1",
+            ));
+        }
+        Some(limit) => limit.min(MAX_PAGE),
+    };
     let entries = shared.store.list(page.after, limit).await?;
     Ok(Json(entries).into_response())
 }
@@ -206,8 +215,10 @@ impl From<AuthError> for ApiError {
                     "Bearer realm=\"{REALM}\", error=\"insufficient_scope\", scope=\"{scope}\""
                 ),
             ),
+            // Each failed fetch is logged where it happens, once per attempt;
+            // the requests it turns away are not worth a line each.
             AuthError::IssuerUnavailable(why) => {
-                tracing::error!(error = %why, "cannot check tokens: the issuer's keys are unavailable");
+                tracing::debug!(error = %why, "cannot check tokens: the issuer's keys are unavailable");
                 return Self {
                     retry_after: Some(MIN_REFETCH.as_secs()),
                     ..Self::new(

@@ -16,7 +16,9 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
-use axum::http::header::{AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, PRAGMA, WWW_AUTHENTICATE};
+use axum::http::header::{
+    ALLOW, AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, PRAGMA, WWW_AUTHENTICATE,
+};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -50,7 +52,10 @@ pub fn router<S: Store>(issuer: Issuer<S>) -> Router {
         metadata,
     });
     Router::new()
-        .route("/oauth/token", post(token::<S>))
+        .route(
+            "/oauth/token",
+            post(token::<S>).fallback(token_method_not_allowed),
+        )
         .route("/.well-known/jwks.json", get(jwks_document::<S>))
         .route(
             "/.well-known/openid-configuration",
@@ -119,6 +124,21 @@ async fn token<S: Store>(
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(PRAGMA, HeaderValue::from_static("no-cache"));
     response
+}
+
+/// RFC 6749 section 3.2: the token endpoint takes POST only; say so in
+/// its own error format.
+async fn token_method_not_allowed() -> Response {
+    let body = json!({
+        "error": "invalid_request",
+        "error_description": "the token endpoint takes POST only",
+    });
+    (
+        StatusCode::METHOD_NOT_ALLOWED,
+        [(ALLOW, HeaderValue::from_static("POST"))],
+        axum::Json(body),
+    )
+        .into_response()
 }
 
 fn error_response(error: &TokenError) -> Response {

@@ -14,7 +14,7 @@ use anyhow::{Context, Result, bail};
 use axum::Router;
 use axum::extract::{MatchedPath, Request};
 use axum::http::{HeaderName, StatusCode};
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
@@ -99,7 +99,8 @@ pub async fn start(config: ServeConfig) -> Result<Running> {
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             REQUEST_TIMEOUT,
-        ));
+        ))
+        .layer(axum::middleware::map_response(timeout_in_json));
     let app = with_request_logging(app);
 
     let (stop, stopped) = oneshot::channel::<()>();
@@ -212,6 +213,20 @@ async fn not_found() -> impl IntoResponse {
         StatusCode::NOT_FOUND,
         axum::Json(serde_json::json!({ "message": "Not found" })),
     )
+}
+
+/// The timeout layer answers with an empty body; say what happened in the
+/// format of every other answer.
+async fn timeout_in_json(response: Response) -> Response {
+    if response.status() != StatusCode::REQUEST_TIMEOUT {
+        return response;
+    }
+    let message = format!("the request took over {} s", REQUEST_TIMEOUT.as_secs());
+    (
+        StatusCode::REQUEST_TIMEOUT,
+        axum::Json(serde_json::json!({ "message": message })),
+    )
+        .into_response()
 }
 
 async fn method_not_allowed() -> impl IntoResponse {

@@ -320,6 +320,20 @@ async fn a_bad_body_is_400_naming_the_field_and_nothing_is_stored() {
 }
 
 #[tokio::test]
+async fn a_page_of_no_entries_is_refused() {
+    let f = fixture();
+    let read_token = token(&f.server, &f.reader).await;
+
+    let response = get(&f.server, &read_token, "/timesheets?limit=0").await;
+
+    assert_eq!(response.status(), 400);
+    assert_eq!(
+        response.json::<Value>().await.unwrap(),
+        json!({"message": "query parameter limit must be at least 1"})
+    );
+}
+
+#[tokio::test]
 async fn an_unknown_id_is_404() {
     let f = fixture();
     let read_token = token(&f.server, &f.reader).await;

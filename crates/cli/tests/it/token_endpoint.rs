@@ -322,3 +322,20 @@ async fn no_secret_or_token_reaches_the_server_log() {
     assert!(!logs.contains(&f.job.secret));
     assert!(!logs.contains(&token));
 }
+
+#[tokio::test]
+async fn a_get_on_the_token_endpoint_is_405_in_oauths_error_format() {
+    let f = fixture();
+
+    let response = reqwest::get(f.server.url("/oauth/token")).await.unwrap();
+
+    assert_eq!(header(&response, "allow"), "POST");
+    assert_eq!(
+        error_of(response).await,
+        (
+            405,
+            "invalid_request".to_owned(),
+            "the token endpoint takes POST only".to_owned()
+        )
+    );
+}
