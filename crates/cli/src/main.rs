@@ -18,6 +18,10 @@ use tracing_subscriber::EnvFilter;
 use cli::{Cli, ClientsCommand, Command};
 
 fn main() -> ExitCode {
+    // Every file this process makes (databases, their WAL and shared-memory
+    // files, the signing key, a demo's work directory) is its owner's
+    // alone, whatever the directory around it allows.
+    rustix::process::umask(rustix::fs::Mode::from_raw_mode(0o077));
     if let Err(error) = load_dot_env() {
         eprintln!("error: {error}");
         return ExitCode::from(2);

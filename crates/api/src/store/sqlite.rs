@@ -9,7 +9,6 @@
 //! many entries, and no request ever waits on the busy lock. Reads use
 //! their own read-only connections, which WAL lets run beside the writer.
 
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::str::FromStr;
 use std::sync::Arc;
@@ -56,7 +55,6 @@ impl SqliteStore {
     /// Opens (creating if needed) and migrates the database at `path`, and
     /// starts its writer task.
     pub async fn open(path: &Path) -> Result<Self, StoreError> {
-        create_private(path)?;
         let write = write_pool(path).await?;
         MIGRATOR.run(&write).await.map_err(sqlx::Error::from)?;
         let reads = SqlitePool::connect_with(options(path)?.read_only(true)).await?;
@@ -182,21 +180,6 @@ fn entry(row: &SqliteRow) -> Result<Entry, sqlx::Error> {
     })
 }
 
-/// Creates the database file readable by its owner only, unless it exists.
-/// SQLite gives the `-wal` and `-shm` files it makes later the database
-/// file's mode, so all three stay private even in a shared directory.
-fn create_private(path: &Path) -> Result<(), sqlx::Error> {
-    let created = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path);
-    match created {
-        Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => Err(e.into()),
-        _ => Ok(()),
-    }
-}
-
 impl Store for SqliteStore {
     async fn insert(&self, new: &NewEntry, uploaded_by: &str) -> Result<Entry, StoreError> {
         let (done, committed) = oneshot::channel();
@@ -283,6 +266,11 @@ mod tests {
         (waiting, answers)
     }
 
+    async fn stored_users(store: &SqliteStore) -> Vec<String> {
+        let stored = store.list(0, 10).await.unwrap();
+        stored.into_iter().map(|e| e.user_id).collect()
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn concurrent_inserts_get_distinct_ids_and_are_all_read_back() {
         let dir = tempfile::tempdir().unwrap();
@@ -323,14 +311,7 @@ mod tests {
             outcomes.push(answer.await.unwrap().ok());
         }
         assert_eq!(outcomes, [Some(1), None, Some(2)]);
-        let users: Vec<String> = store
-            .list(0, 10)
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|e| e.user_id)
-            .collect();
-        assert_eq!(users, ["a", "c"]);
+        assert_eq!(stored_users(&store).await, ["a", "c"]);
     }
 
     #[tokio::test]
@@ -344,13 +325,6 @@ mod tests {
 
         write_batches(write_pool(&path).await.unwrap(), waiting).await;
 
-        let users: Vec<String> = store
-            .list(0, 10)
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|e| e.user_id)
-            .collect();
-        assert_eq!(users, ["a", "c"]);
+        assert_eq!(stored_users(&store).await, ["a", "c"]);
     }
 }

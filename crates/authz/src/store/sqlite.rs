@@ -1,6 +1,5 @@
 //! The authorization store in a SQLite file.
 
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
@@ -23,7 +22,6 @@ pub struct SqliteStore {
 impl SqliteStore {
     /// Opens (creating if needed) and migrates the database at `path`.
     pub async fn open(path: &Path) -> Result<Self, StoreError> {
-        create_private(path)?;
         let options = SqliteConnectOptions::from_str("sqlite:")?
             .filename(path)
             .create_if_missing(true)
@@ -39,21 +37,6 @@ impl SqliteStore {
 
 fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-}
-
-/// Creates the database file readable by its owner only, unless it exists.
-/// SQLite gives the `-wal` and `-shm` files it makes later the database
-/// file's mode, so all three stay private even in a shared directory.
-fn create_private(path: &Path) -> Result<(), sqlx::Error> {
-    let created = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path);
-    match created {
-        Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => Err(e.into()),
-        _ => Ok(()),
-    }
 }
 
 impl Store for SqliteStore {
