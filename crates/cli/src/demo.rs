@@ -88,12 +88,13 @@ async fn scenario(base: &str, data: &Path, work: &Path) -> Result<()> {
 
 async fn import(base: &str, job: &NewCredentials, export: &Path, count: usize) -> Result<()> {
     let http = http()?;
-    let token = token::fetch(&http, &credentials(base, job)).await?;
+    let credentials = credentials(base, job);
+    let token = token::fetch(&http, &credentials).await?;
     step(&format!(
         "got a token for the import job (scope {:?})",
         token.scope.unwrap_or_default()
     ));
-    let uploader = Uploader::new(http, base, token.token);
+    let uploader = Uploader::new(http, base, token.token).renewing_with(credentials);
     let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
     let summary = run(
         vec![export.to_owned()],

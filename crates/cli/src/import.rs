@@ -8,14 +8,14 @@ use std::sync::Arc;
 use anyhow::{Context, Result, bail};
 use secrecy::ExposeSecret;
 use timesheets_import::read::{self, Format, ReadOptions, UserMap};
-use timesheets_import::token::{self, AccessToken, Credentials};
+use timesheets_import::token::{self, Credentials};
 use timesheets_import::upload::Uploader;
 use timesheets_import::{Summary, run};
 
 use crate::cli::{CredentialArgs, ImportArgs, TokenArgs};
 
 pub async fn token(args: &TokenArgs, out: &mut impl Write) -> Result<()> {
-    let token = fetch(&http()?, &args.credentials).await?;
+    let token = token::fetch(&http()?, &credentials(&args.credentials)?).await?;
     writeln!(out, "{}", token.token.expose_secret())?;
     Ok(())
 }
@@ -24,8 +24,9 @@ pub async fn token(args: &TokenArgs, out: &mut impl Write) -> Result<()> {
 pub async fn import(args: &ImportArgs) -> Result<Summary> {
     let options = read_options(args)?;
     let http = http()?;
-    let token = fetch(&http, &args.credentials).await?;
-    let uploader = Uploader::new(http, &args.api_url, token.token);
+    let credentials = credentials(&args.credentials)?;
+    let token = token::fetch(&http, &credentials).await?;
+    let uploader = Uploader::new(http, &args.api_url, token.token).renewing_with(credentials);
     let files: Vec<PathBuf> = args.files.clone();
     let (mut out, mut err) = (std::io::stdout(), std::io::stderr());
     let summary = run(
@@ -61,14 +62,13 @@ fn read_options(args: &ImportArgs) -> Result<ReadOptions> {
     Ok(options)
 }
 
-pub async fn fetch(http: &reqwest::Client, args: &CredentialArgs) -> Result<AccessToken> {
-    let credentials = Credentials {
+fn credentials(args: &CredentialArgs) -> Result<Credentials> {
+    Ok(Credentials {
         token_url: token_url(args)?,
         client_id: args.client_id.clone(),
         client_secret: args.client_secret.clone(),
         audience: args.audience.clone(),
-    };
-    Ok(token::fetch(http, &credentials).await?)
+    })
 }
 
 /// The token endpoint: `--token-url`, or the one `--domain` names. Given

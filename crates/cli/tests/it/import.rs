@@ -1,6 +1,12 @@
 //! `timesheets import` on real exports against a real server.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+use axum::{Json, Router};
 
 use serde_json::{Value, json};
 
@@ -364,4 +370,82 @@ async fn after_a_stop_no_later_row_is_read_or_reported() {
             export.display()
         )
     );
+}
+
+/// An API that takes every token but the first it sees, as an API does
+/// once the token a long run started with has expired. It answers with ids
+/// 1000 times the number of tokens seen, plus 1, 2, ..., and keeps the
+/// tokens it saw.
+async fn api_refusing_the_first_token() -> (String, Arc<Mutex<Vec<String>>>) {
+    let seen: Arc<Mutex<Vec<String>>> = Arc::default();
+    let tokens = seen.clone();
+    let accepted = Arc::new(AtomicI64::new(0));
+    let upload = move |headers: HeaderMap, Json(entry): Json<Value>| {
+        let (tokens, accepted) = (tokens.clone(), accepted.clone());
+        async move {
+            let token = headers["authorization"].to_str().unwrap().to_owned();
+            let mut tokens = tokens.lock().unwrap();
+            if !tokens.contains(&token) {
+                tokens.push(token.clone());
+            }
+            if tokens[0] == token {
+                let refusal = json!({"message": "Missing or invalid token"});
+                return (StatusCode::UNAUTHORIZED, Json(refusal));
+            }
+            let seen = i64::try_from(tokens.len()).unwrap();
+            let id = seen * 1000 + accepted.fetch_add(1, Ordering::SeqCst) + 1;
+            let created = json!({"id": id, "user_id": entry["user_id"]});
+            (StatusCode::CREATED, Json(created))
+        }
+    };
+    let app = Router::new().route("/timesheets/upload", post(upload));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, seen)
+}
+
+// Multi-threaded: the mock API answers while the test thread waits for the
+// import to finish.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_the_api_stops_taking_is_renewed_once_and_the_entry_sent_again() {
+    let f = fixture();
+    let (api_url, tokens) = api_refusing_the_first_token().await;
+    let cwd = tempfile::tempdir().unwrap();
+    let export = cwd.path().join("entries.ndjson");
+    let entry = |hours: u32| {
+        json!({"user_id": "007", "date": "2017-05-10T17:40:20.095Z", "project": "StoreZero",
+               "hours": hours})
+        .to_string()
+    };
+    std::fs::write(&export, [entry(1), entry(2), entry(3)].join("\n")).unwrap();
+    let token_url = f.server.url("/oauth/token");
+
+    let output = run(
+        cwd.path(),
+        &[
+            "import",
+            "--api-url",
+            &api_url,
+            "--token-url",
+            &token_url,
+            "--client-id",
+            &f.job.id,
+            "--client-secret",
+            &f.job.secret,
+            "--concurrency",
+            "1",
+            export.to_str().unwrap(),
+        ],
+    );
+
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    assert_eq!(
+        stdout(&output),
+        "Created timesheet 2001 for employee 007\n\
+         Created timesheet 2002 for employee 007\n\
+         Created timesheet 2003 for employee 007\n\
+         3 read, 3 created, 0 failed\n"
+    );
+    assert_eq!(tokens.lock().unwrap().len(), 2, "one renewal served all");
 }
