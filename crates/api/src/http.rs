@@ -136,19 +136,15 @@ async fn show<S: Store>(
 struct Page {
     #[serde(default)]
     after: i64,
-    limit: Option<u32>,
+    limit: Option<u64>,
 }
 
 async fn list<S: Store>(
     State(shared): State<Arc<Shared<S>>>,
     query: Result<Query<Page>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let Query(page) = query.map_err(|_| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "query parameters after and limit must be whole numbers",
-        )
-    })?;
+    let Query(page) =
+        query.map_err(|rejection| ApiError::new(StatusCode::BAD_REQUEST, rejection.body_text()))?;
     let limit = match page.limit {
         None => DEFAULT_PAGE,
         Some(0) => {
@@ -157,7 +153,7 @@ async fn list<S: Store>(
                 "query parameter limit must be at least 1",
             ));
         }
-        Some(limit) => limit.min(MAX_PAGE),
+        Some(limit) => u32::try_from(limit).map_or(MAX_PAGE, |limit| limit.min(MAX_PAGE)),
     };
     let entries = shared.store.list(page.after, limit).await?;
     Ok(Json(entries).into_response())

@@ -113,7 +113,10 @@ async fn token<S: Store>(
             Err(error) => error_response(&error),
         },
         Err(rejection) => {
-            let description = format!("{} (at most {MAX_BODY} bytes)", rejection.body_text());
+            let mut description = rejection.body_text();
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                description.push_str(&format!(" (at most {MAX_BODY} bytes)"));
+            }
             let body = json!({ "error": "invalid_request", "error_description": description });
             (rejection.status(), axum::Json(body)).into_response()
         }

@@ -98,9 +98,13 @@ fn token_url(args: &CredentialArgs) -> Result<String> {
     }
 }
 
+/// The job's HTTP client. It follows no redirect: a token request carries
+/// the client secret and an upload the token, and a redirect would resend
+/// either to wherever it points.
 pub fn http() -> Result<reqwest::Client> {
     reqwest::Client::builder()
         .user_agent(concat!("timesheets/", env!("CARGO_PKG_VERSION")))
+        .redirect(reqwest::redirect::Policy::none())
         .build()
         .context("building the HTTP client")
 }

@@ -116,8 +116,22 @@ fn load_dot_env() -> Result<(), String> {
         Err(error) if error.not_found() => Ok(()),
         // dotenvy's own message quotes the offending line, which may hold a
         // secret: say only that the file is wrong.
-        Err(dotenvy::Error::LineParse(..)) => {
-            Err(".env in the working directory has a line that cannot be parsed".into())
+        Err(dotenvy::Error::LineParse(text, _)) => {
+            // dotenvy's error holds the line, or only its value: find where
+            // it stands, to name the line without showing it.
+            let line = std::fs::read_to_string(".env").ok().and_then(|content| {
+                let first = text.lines().next().unwrap_or_default().trim_end();
+                content
+                    .lines()
+                    .position(|line| !first.is_empty() && line.trim_end().ends_with(first))
+            });
+            Err(match line {
+                Some(index) => format!(
+                    ".env in the working directory: line {} cannot be parsed",
+                    index + 1
+                ),
+                None => ".env in the working directory has a line that cannot be parsed".into(),
+            })
         }
         Err(dotenvy::Error::Io(error)) => Err(format!("reading .env: {error}")),
         Err(_) => Err(".env in the working directory cannot be read".into()),

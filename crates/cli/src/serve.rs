@@ -14,7 +14,7 @@ use anyhow::{Context, Result, bail};
 use axum::Router;
 use axum::extract::{MatchedPath, Request};
 use axum::http::{HeaderName, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::IntoResponse;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
@@ -24,12 +24,12 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::timeout::TimeoutLayer;
+use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
-/// Longest a request may take, its body included.
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// Longest a client may take to send a request's body.
+pub const BODY_TIMEOUT: Duration = Duration::from_secs(30);
 /// Longest a client may take to send a request's headers.
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// Longest a shutdown waits for requests in flight before it cuts them.
@@ -94,13 +94,12 @@ pub async fn start(config: ServeConfig) -> Result<Running> {
     let app = app
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        // A client that stalls mid-request must not hold a connection, or
-        // a shutdown, for ever.
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            REQUEST_TIMEOUT,
-        ))
-        .layer(axum::middleware::map_response(timeout_in_json));
+        // A client that stalls mid-body must not hold a connection, or a
+        // shutdown, for ever. Only the body is timed: once an upload is
+        // read, its answer must say what became of it, and a timeout that
+        // fired while it was being committed would say 408 of a stored
+        // entry.
+        .layer(RequestBodyTimeoutLayer::new(BODY_TIMEOUT));
     let app = with_request_logging(app);
 
     let (stop, stopped) = oneshot::channel::<()>();
@@ -213,20 +212,6 @@ async fn not_found() -> impl IntoResponse {
         StatusCode::NOT_FOUND,
         axum::Json(serde_json::json!({ "message": "Not found" })),
     )
-}
-
-/// The timeout layer answers with an empty body; say what happened in the
-/// format of every other answer.
-async fn timeout_in_json(response: Response) -> Response {
-    if response.status() != StatusCode::REQUEST_TIMEOUT {
-        return response;
-    }
-    let message = format!("the request took over {} s", REQUEST_TIMEOUT.as_secs());
-    (
-        StatusCode::REQUEST_TIMEOUT,
-        axum::Json(serde_json::json!({ "message": message })),
-    )
-        .into_response()
 }
 
 async fn method_not_allowed() -> impl IntoResponse {

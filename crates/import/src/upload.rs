@@ -31,22 +31,6 @@ pub enum UploadError {
     Transport(String),
 }
 
-impl UploadError {
-    /// Whether the API refused this entry for its own content, so that the
-    /// next entry may still go up. Any other failure (a token the API
-    /// refuses, a wrong URL, an API that is down) would fail every entry
-    /// alike.
-    pub fn concerns_the_entry(&self) -> bool {
-        matches!(
-            self,
-            Self::Rejected {
-                status: 400 | 409 | 413 | 415 | 422,
-                ..
-            }
-        )
-    }
-}
-
 /// A client for `POST <api>/timesheets/upload`, holding one token, and
 /// maybe the credentials to get another when the API stops taking it.
 pub struct Uploader {

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use jsonwebtoken::DecodingKey;
 use jsonwebtoken::jwk::{AlgorithmParameters, JwkSet, PublicKeyUse};
+use reqwest::StatusCode;
 use serde::Deserialize;
 use tokio::sync::{Mutex, OnceCell};
 
@@ -196,11 +197,10 @@ impl Jwks {
 
     /// The JWKS URL from the issuer's metadata, whose `issuer` must be the
     /// one we trust (RFC 8414 section 3.3); when the issuer says it has no
-    /// metadata (a 4xx, or a page that is not metadata), the conventional
-    /// place beside the issuer URL. An issuer that cannot be reached, or
-    /// answers with a server error, is an error and not a reason to fall
-    /// back: the answer is remembered for good, and a passing outage must
-    /// not pin the wrong URL.
+    /// metadata (404 or 410), the conventional place beside the issuer URL.
+    /// Any other failure is an error and not a reason to fall back: the
+    /// answer is remembered for good, and a passing outage must not pin the
+    /// wrong URL.
     async fn discover(&self) -> Result<String, KeyError> {
         let base = self.issuer.trim_end_matches('/');
         let url = format!("{base}/.well-known/openid-configuration");
@@ -211,18 +211,22 @@ impl Jwks {
             .send()
             .await
             .map_err(|e| KeyError::Fetch(format!("{url}: {}", e.without_url())))?;
-        // A server error may pass (a proxy in front of an issuer that is
-        // starting): try again later rather than settle on the fallback.
+        // Only an issuer that says it has no metadata (404, 410) is read at
+        // the conventional place. Anything else may pass (a proxy in front
+        // of an issuer that is starting, a rate limit, a cut-off answer):
+        // try again later rather than settle on the fallback for good.
         let status = response.status();
-        if status.is_server_error() {
+        let metadata = if matches!(status, StatusCode::NOT_FOUND | StatusCode::GONE) {
+            None
+        } else if status.is_success() {
+            let metadata = response.json::<Metadata>().await;
+            Some(metadata.map_err(|e| {
+                KeyError::Fetch(format!("{url}: not issuer metadata: {}", e.without_url()))
+            })?)
+        } else {
             return Err(KeyError::Fetch(format!(
                 "{url}: the issuer answered {status}"
             )));
-        }
-        let metadata = if status.is_success() {
-            response.json::<Metadata>().await.ok()
-        } else {
-            None
         };
         match metadata {
             Some(metadata) if metadata.issuer == self.issuer => Ok(metadata.jwks_uri),

@@ -160,7 +160,7 @@ fn the_demo_runs_the_whole_scenario_and_exits_0() {
 }
 
 #[test]
-fn a_malformed_dot_env_is_refused_without_echoing_its_lines() {
+fn a_malformed_dot_env_is_refused_naming_the_line_without_echoing_it() {
     let cwd = tempfile::tempdir().unwrap();
     let env = "TIMESHEETS_CLIENT_SECRET=s3cret-value\nnot a valid line = 's3cret-too\n";
     std::fs::write(cwd.path().join(".env"), env).unwrap();
@@ -170,7 +170,7 @@ fn a_malformed_dot_env_is_refused_without_echoing_its_lines() {
     assert_eq!(output.status.code(), Some(2));
     assert_eq!(
         stderr(&output),
-        "error: .env in the working directory has a line that cannot be parsed\n"
+        "error: .env in the working directory: line 2 cannot be parsed\n"
     );
 }
 
@@ -236,4 +236,57 @@ fn domain_takes_a_host_name_and_a_flag_wins_over_the_environment() {
         "{}",
         stderr(&flag_over_env)
     );
+}
+
+// Multi-threaded: the mock servers answer while the test thread waits for
+// the command.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_endpoint_that_redirects_gets_no_secret_sent_on() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use axum::Router;
+    use axum::http::{StatusCode, header};
+    use axum::routing::post;
+
+    let elsewhere = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let target = format!("http://{}/oauth/token", elsewhere.local_addr().unwrap());
+    let reached = Arc::new(AtomicUsize::new(0));
+    let counter = reached.clone();
+    let collector = Router::new().route(
+        "/oauth/token",
+        post(move || async move {
+            counter.fetch_add(1, Ordering::SeqCst);
+            StatusCode::UNAUTHORIZED
+        }),
+    );
+    tokio::spawn(async move { axum::serve(elsewhere, collector).await });
+    let redirector = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let token_url = format!("http://{}/oauth/token", redirector.local_addr().unwrap());
+    let app = Router::new().route(
+        "/oauth/token",
+        post(move || async move { (StatusCode::TEMPORARY_REDIRECT, [(header::LOCATION, target)]) }),
+    );
+    tokio::spawn(async move { axum::serve(redirector, app).await });
+    let cwd = tempfile::tempdir().unwrap();
+
+    let output = run(
+        cwd.path(),
+        &[
+            "token",
+            "--token-url",
+            &token_url,
+            "--client-id",
+            "x",
+            "--client-secret",
+            "never-resent",
+        ],
+    );
+
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        stderr(&output),
+        format!("error: token request to {token_url} was refused: 307 Temporary Redirect\n")
+    );
+    assert_eq!(reached.load(Ordering::SeqCst), 0);
 }

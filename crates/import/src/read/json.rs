@@ -95,7 +95,7 @@ impl Parse {
             let reason = if error.is_io() {
                 format!("reading stopped: {error}")
             } else {
-                native::malformed(&error)
+                format!("{}; nothing after it was read", native::malformed(&error))
             };
             // A send fails only when the caller has stopped listening.
             let _ = sender.send(Record::Invalid(self.origin(line), reason));
@@ -296,7 +296,10 @@ mod tests {
 
         assert_eq!(
             records,
-            ["2: u", "4: malformed JSON at column 10: expected `:`"]
+            [
+                "2: u",
+                "4: malformed JSON at column 10: expected `:`; nothing after it was read"
+            ]
         );
     }
 
@@ -306,7 +309,9 @@ mod tests {
 
         assert_eq!(
             records,
-            ["2: malformed JSON at column 1: invalid type: map, expected a JSON array of entries"]
+            [
+                "2: malformed JSON at column 1: invalid type: map, expected a JSON array of entries; nothing after it was read"
+            ]
         );
     }
 
@@ -316,7 +321,7 @@ mod tests {
 
         assert_eq!(
             records,
-            ["2: malformed JSON at column 1: trailing characters"]
+            ["2: malformed JSON at column 1: trailing characters; nothing after it was read"]
         );
     }
 
