@@ -15,6 +15,9 @@ pub const TIMESHEETS_SCOPES: [&str; 5] = [
     "approve:timesheets",
 ];
 
+/// Longest client name, in characters.
+pub const MAX_NAME: usize = 200;
+
 /// How long tokens for a newly registered API live, in seconds: a day, as
 /// Auth0's default.
 pub const DEFAULT_TOKEN_LIFETIME: u32 = 86_400;
@@ -26,6 +29,8 @@ pub enum RegistryError {
     EmptyName,
     #[error("the client name contains a control or text-direction character")]
     ControlCharacterInName,
+    #[error("the client name is longer than {MAX_NAME} characters")]
+    NameTooLong,
     #[error("no scope given; pass at least one, e.g. --scope batch:upload")]
     NoScopes,
     #[error(
@@ -75,6 +80,9 @@ pub async fn create_client(
     let name = name.trim();
     if name.is_empty() {
         return Err(RegistryError::EmptyName);
+    }
+    if name.chars().count() > MAX_NAME {
+        return Err(RegistryError::NameTooLong);
     }
     // A name is printed in tables and logs: no character may forge a line
     // or make it show other text than it holds.
@@ -131,4 +139,46 @@ fn checked_scopes(api: &Api, scopes: &str) -> Result<Vec<String>, RegistryError>
         return Err(RegistryError::NoScopes);
     }
     Ok(checked)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::store::SqliteStore;
+
+    #[tokio::test]
+    async fn a_name_is_refused_when_empty_too_long_or_able_to_forge_output() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("authz.sqlite"))
+            .await
+            .unwrap();
+        ensure_timesheets_api(&store, "api").await.unwrap();
+        let create = |name: String| {
+            let store = store.clone();
+            async move {
+                create_client(&store, &name, "api", "batch:upload")
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| e.to_string())
+            }
+        };
+
+        let refusals = [
+            create("  ".into()).await,
+            create("x".repeat(MAX_NAME + 1)).await,
+            create("job\u{202E}bol".into()).await,
+        ];
+        let longest = create("x".repeat(MAX_NAME)).await;
+
+        assert_eq!(
+            refusals,
+            [
+                Err("the client name is empty".to_owned()),
+                Err("the client name is longer than 200 characters".to_owned()),
+                Err("the client name contains a control or text-direction character".to_owned()),
+            ]
+        );
+        assert_eq!(longest, Ok(()));
+    }
 }
