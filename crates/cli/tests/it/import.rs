@@ -20,11 +20,23 @@ fn import(
     extra: &[&str],
     file: &Path,
 ) -> std::process::Output {
+    import_to(&server.base, server, job, cwd, extra, file)
+}
+
+/// `import` with tokens from `server`, uploading to `api_url`.
+fn import_to(
+    api_url: &str,
+    server: &Server,
+    job: &Client,
+    cwd: &Path,
+    extra: &[&str],
+    file: &Path,
+) -> std::process::Output {
     let token_url = server.url("/oauth/token");
     let mut args = vec![
         "import",
         "--api-url",
-        &server.base,
+        api_url,
         "--token-url",
         &token_url,
         "--client-id",
@@ -38,6 +50,30 @@ fn import(
     let file = file.to_str().unwrap();
     args.push(file);
     run(cwd, &args)
+}
+
+/// An NDJSON export of the seed entry with each of `hours`, one per line.
+fn seed_entries(dir: &Path, hours: &[i32]) -> std::path::PathBuf {
+    let path = dir.join("entries.ndjson");
+    let lines: Vec<String> = hours
+        .iter()
+        .map(|h| {
+            json!({"user_id": "007", "date": "2017-05-10T17:40:20.095Z",
+                   "project": "StoreZero", "hours": h})
+            .to_string()
+        })
+        .collect();
+    std::fs::write(&path, lines.join("\n")).unwrap();
+    path
+}
+
+/// What stderr says when the API refuses the reader's token on `line`.
+fn forbidden_then_stopped(export: &Path, line: u32) -> String {
+    format!(
+        "{}:{line}: the API answered 403: Forbidden\n\
+         error: stopping: no later entry could be uploaded either; entries after this one were not sent\n",
+        export.display()
+    )
 }
 
 /// The rows of the shared sample's README table, as the API must hold them.
@@ -279,14 +315,7 @@ async fn a_token_the_api_refuses_stops_the_import_after_the_first_entry() {
         stdout(&output),
         "1 read, 0 created, 1 failed, stopped early\n"
     );
-    assert_eq!(
-        stderr(&output),
-        format!(
-            "{}:2: the API answered 403: Forbidden\n\
-             error: stopping: no later entry could be uploaded either; entries after this one were not sent\n",
-            export.display()
-        )
-    );
+    assert_eq!(stderr(&output), forbidden_then_stopped(&export, 2));
 }
 
 #[tokio::test]
@@ -296,27 +325,15 @@ async fn an_api_that_is_down_stops_the_import_at_once() {
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let nowhere = format!("http://{}", closed.local_addr().unwrap());
     drop(closed);
-    let token_url = f.server.url("/oauth/token");
     let export = sample("toggl.csv");
 
-    let output = run(
+    let output = import_to(
+        &nowhere,
+        &f.server,
+        &f.job,
         cwd.path(),
-        &[
-            "import",
-            "--api-url",
-            &nowhere,
-            "--token-url",
-            &token_url,
-            "--client-id",
-            &f.job.id,
-            "--client-secret",
-            &f.job.secret,
-            "--tz",
-            "Europe/Berlin",
-            "--concurrency",
-            "1",
-            export.to_str().unwrap(),
-        ],
+        &["--tz", "Europe/Berlin", "--concurrency", "1"],
+        &export,
     );
 
     assert_eq!(output.status.code(), Some(1));
@@ -339,14 +356,7 @@ async fn an_api_that_is_down_stops_the_import_at_once() {
 async fn after_a_stop_no_later_row_is_read_or_reported() {
     let f = fixture();
     let cwd = tempfile::tempdir().unwrap();
-    let export = cwd.path().join("entries.ndjson");
-    let entry = |hours: i32| {
-        json!({"user_id": "007", "date": "2017-05-10T17:40:20.095Z", "project": "StoreZero",
-               "hours": hours})
-        .to_string()
-    };
-    let lines = [entry(5), entry(-1), entry(-1), entry(3)];
-    std::fs::write(&export, lines.join("\n")).unwrap();
+    let export = seed_entries(cwd.path(), &[5, -1, -1, 3]);
 
     // One at a time, so that nothing was under way when the run stopped.
     let output = import(
@@ -362,14 +372,7 @@ async fn after_a_stop_no_later_row_is_read_or_reported() {
         stdout(&output),
         "1 read, 0 created, 1 failed, stopped early\n"
     );
-    assert_eq!(
-        stderr(&output),
-        format!(
-            "{}:1: the API answered 403: Forbidden\n\
-             error: stopping: no later entry could be uploaded either; entries after this one were not sent\n",
-            export.display()
-        )
-    );
+    assert_eq!(stderr(&output), forbidden_then_stopped(&export, 1));
 }
 
 /// An API that takes every token but the first it sees, as an API does
@@ -412,31 +415,15 @@ async fn a_token_the_api_stops_taking_is_renewed_once_and_the_entry_sent_again()
     let f = fixture();
     let (api_url, tokens) = api_refusing_the_first_token().await;
     let cwd = tempfile::tempdir().unwrap();
-    let export = cwd.path().join("entries.ndjson");
-    let entry = |hours: u32| {
-        json!({"user_id": "007", "date": "2017-05-10T17:40:20.095Z", "project": "StoreZero",
-               "hours": hours})
-        .to_string()
-    };
-    std::fs::write(&export, [entry(1), entry(2), entry(3)].join("\n")).unwrap();
-    let token_url = f.server.url("/oauth/token");
+    let export = seed_entries(cwd.path(), &[1, 2, 3]);
 
-    let output = run(
+    let output = import_to(
+        &api_url,
+        &f.server,
+        &f.job,
         cwd.path(),
-        &[
-            "import",
-            "--api-url",
-            &api_url,
-            "--token-url",
-            &token_url,
-            "--client-id",
-            &f.job.id,
-            "--client-secret",
-            &f.job.secret,
-            "--concurrency",
-            "1",
-            export.to_str().unwrap(),
-        ],
+        &["--concurrency", "1"],
+        &export,
     );
 
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
