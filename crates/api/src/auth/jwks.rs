@@ -104,10 +104,7 @@ impl Jwks {
     /// misconfigured issuer shows at start-up.
     pub async fn prefetch(&self) -> Result<(), KeyError> {
         let mut last = self.refetch.lock().await;
-        last.at = Some(Instant::now());
-        let outcome = self.fetch().await;
-        last.failure = outcome.as_ref().err().map(ToString::to_string);
-        outcome
+        self.refresh(&mut last).await
     }
 
     /// The key that signed a token with header `kid`.
@@ -120,15 +117,10 @@ impl Jwks {
         if let Some(key) = self.lookup(kid, true) {
             return Ok(key);
         }
-        if last.at.is_none_or(|at| at.elapsed() >= MIN_REFETCH) {
-            last.at = Some(Instant::now());
-            last.failure = match self.fetch().await {
-                Ok(()) => None,
-                Err(error) => {
-                    tracing::warn!(issuer = %self.issuer, %error, "could not refresh the issuer's keys");
-                    Some(error.to_string())
-                }
-            };
+        if last.at.is_none_or(|at| at.elapsed() >= MIN_REFETCH)
+            && let Err(error) = self.refresh(&mut last).await
+        {
+            tracing::warn!(issuer = %self.issuer, %error, "could not refresh the issuer's keys");
         }
         // A stale key still beats refusing every request while the issuer
         // is unreachable.
@@ -138,6 +130,14 @@ impl Jwks {
                 (None, Some(kid)) => KeyError::UnknownKid(kid.to_owned()),
                 (None, None) => KeyError::AmbiguousKey,
             })
+    }
+
+    /// Fetches the key set and notes when, and whether it failed.
+    async fn refresh(&self, last: &mut LastFetch) -> Result<(), KeyError> {
+        last.at = Some(Instant::now());
+        let outcome = self.fetch().await;
+        last.failure = outcome.as_ref().err().map(ToString::to_string);
+        outcome
     }
 
     fn lookup(&self, kid: Option<&str>, fresh_only: bool) -> Option<Arc<DecodingKey>> {

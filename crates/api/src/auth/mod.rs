@@ -133,14 +133,12 @@ impl Verifier {
             .key(header.kid.as_deref())
             .await
             .map_err(|e| match e {
-                jwks::KeyError::Fetch(why) => AuthError::IssuerUnavailable(why),
-                mismatch @ jwks::KeyError::IssuerMismatch { .. } => {
-                    AuthError::IssuerUnavailable(mismatch.to_string())
-                }
-                other => {
-                    tracing::debug!(error = %other, "no key for token");
+                jwks::KeyError::UnknownKid(_) | jwks::KeyError::AmbiguousKey => {
+                    tracing::debug!(error = %e, "no key for token");
                     AuthError::Invalid("the token is not signed by a key of the issuer".into())
                 }
+                // The keys could not be had: the token was checked neither way.
+                unavailable => AuthError::IssuerUnavailable(unavailable.to_string()),
             })?;
         let data = jsonwebtoken::decode::<Claims>(token, &key, &self.validation)
             .map_err(|e| AuthError::Invalid(describe(e.kind()).into()))?;
