@@ -147,7 +147,14 @@ pub struct CredentialArgs {
     #[arg(long, env = "TIMESHEETS_CLIENT_ID")]
     pub client_id: String,
     /// Prefer the environment variable or .env: a flag shows in `ps`.
-    #[arg(long, env = "TIMESHEETS_CLIENT_SECRET", hide_env_values = true)]
+    // A generated secret may start with `-` (base64url): it is a value, never
+    // a flag.
+    #[arg(
+        long,
+        env = "TIMESHEETS_CLIENT_SECRET",
+        hide_env_values = true,
+        allow_hyphen_values = true
+    )]
     pub client_secret: SecretString,
     /// The API identifier to ask a token for.
     #[arg(long, env = "TIMESHEETS_AUDIENCE", default_value = DEFAULT_AUDIENCE)]
@@ -193,4 +200,31 @@ pub struct DemoArgs {
     /// Keep the demo's data directory instead of removing it at the end.
     #[arg(long, env = "TIMESHEETS_KEEP", value_parser = BoolishValueParser::new())]
     pub keep: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use secrecy::ExposeSecret;
+
+    use super::*;
+
+    #[test]
+    fn a_client_secret_starting_with_a_hyphen_is_a_value_not_a_flag() {
+        let args = [
+            "timesheets",
+            "token",
+            "--client-id",
+            "x",
+            "--client-secret",
+            "-Gk_3",
+        ];
+
+        let cli = Cli::try_parse_from(args).unwrap();
+
+        let Command::Token(token) = cli.command else {
+            panic!("parsed as another command");
+        };
+        assert_eq!(token.credentials.client_secret.expose_secret(), "-Gk_3");
+    }
 }

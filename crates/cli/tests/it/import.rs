@@ -367,7 +367,7 @@ async fn after_a_stop_no_later_row_is_read_or_reported() {
         &export,
     );
 
-    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
     assert_eq!(
         stdout(&output),
         "1 read, 0 created, 1 failed, stopped early\n"
